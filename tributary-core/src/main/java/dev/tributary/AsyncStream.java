@@ -1,0 +1,66 @@
+package dev.tributary;
+
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One stream of one provider: produce to it, subscribe to it.
+ *
+ * <p>Obtained from {@link StreamProvider#stream(StreamId)}. Cheap to create; holds no resources.
+ *
+ * @param <T> the event type
+ */
+public interface AsyncStream<T> {
+
+  /** The stream's id. */
+  StreamId streamId();
+
+  /** The name of the provider the stream belongs to. */
+  String providerName();
+
+  /** True when subscriptions may start from a token in the past. */
+  boolean isRewindable();
+
+  /** Produces one event; the stage completes when the queue has accepted it. */
+  CompletionStage<Void> onNext(T item);
+
+  /** Produces a batch of events as one queue batch; they share a sequence number. */
+  CompletionStage<Void> onNextBatch(List<T> items);
+
+  /**
+   * Subscribes {@code observer} to every event produced after the returned stage completes.
+   *
+   * <p>The stage completes only once the pulling agent that owns the stream's queue holds a cursor
+   * for the subscription; if no agent on this node owns it yet, the stage completes when one
+   * starts, or fails after the provider's {@code subscribeTimeout}.
+   */
+  CompletionStage<StreamSubscriptionHandle<T>> subscribe(StreamObserver<T> observer);
+
+  /**
+   * Subscribes from {@code token}, inclusive. A null token means "from now". A token older than the
+   * oldest cached event reports {@link QueueCacheMissException} to {@link
+   * StreamObserver#onError(Throwable)} and delivers what the cache still holds.
+   *
+   * @throws IllegalArgumentException when the provider is not rewindable and the token is non-null
+   */
+  CompletionStage<StreamSubscriptionHandle<T>> subscribe(
+      StreamObserver<T> observer, StreamSequenceToken token);
+
+  /**
+   * Subscribes from {@code token} with filter data for the runtime's {@link StreamFilter}.
+   *
+   * @throws IllegalArgumentException when the provider is not rewindable and the token is non-null
+   */
+  CompletionStage<StreamSubscriptionHandle<T>> subscribe(
+      StreamObserver<T> observer, StreamSequenceToken token, String filterData);
+
+  /** Subscribes a batch observer; see {@link #subscribe(StreamObserver)}. */
+  CompletionStage<StreamSubscriptionHandle<T>> subscribe(BatchStreamObserver<T> observer);
+
+  /** Subscribes a batch observer from {@code token}, inclusive. */
+  CompletionStage<StreamSubscriptionHandle<T>> subscribe(
+      BatchStreamObserver<T> observer, StreamSequenceToken token);
+
+  /** The stream's explicit subscriptions, as fresh handles (for {@code resume} after a restart). */
+  CompletionStage<List<StreamSubscriptionHandle<T>>> subscriptions();
+}

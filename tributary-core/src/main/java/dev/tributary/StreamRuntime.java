@@ -1,0 +1,227 @@
+package dev.tributary;
+
+import dev.tributary.internal.runtime.PersistentStreamRuntime;
+import dev.tributary.spi.InMemoryPubSubStore;
+import dev.tributary.spi.PubSubStore;
+import dev.tributary.spi.QueueAdapterFactory;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The streaming runtime of one node: its providers, their pulling agents and subscriptions.
+ *
+ * <pre>{@code
+ * StreamRuntime runtime = StreamRuntime.builder()
+ *     .addProvider("memory", MemoryQueueAdapterFactory.builder().queueCount(4).build())
+ *     .build();
+ * runtime.start();
+ * }</pre>
+ *
+ * <p>Thread-safe. {@link #close()} drains in-flight deliveries, flushes delivered progress and
+ * stops every agent; it is idempotent.
+ */
+public interface StreamRuntime extends AutoCloseable {
+
+  /** Returns a new builder. */
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /** Starts an agent for every queue this node owns; called once. */
+  void start();
+
+  /** True between {@link #start()} and {@link #close()}. */
+  boolean isRunning();
+
+  /**
+   * Returns the provider called {@code name}.
+   *
+   * @throws IllegalArgumentException naming the known providers when there is no such provider
+   */
+  StreamProvider provider(String name);
+
+  /** Every provider, in the order they were added. */
+  Collection<StreamProvider> providers();
+
+  /** Stops reading, drains in-flight deliveries, flushes progress, shuts receivers down. */
+  @Override
+  void close();
+
+  /**
+   * Builds a {@link StreamRuntime}. Each setter checks its input at once; {@link #build()} checks
+   * how they fit together.
+   */
+  final class Builder {
+    /** One provider's configuration. */
+    public record ProviderSpec(
+        String name, QueueAdapterFactory factory, StreamProviderOptions options) {}
+
+    /** One implicit subscription. */
+    public record ImplicitSpec(
+        String provider, String namespace, Function<StreamId, Object> observerFactory) {}
+
+    private final Map<String, ProviderSpec> providers = new LinkedHashMap<>();
+    private final List<ImplicitSpec> implicits = new ArrayList<>();
+    private MeterRegistry meterRegistry;
+    private StreamFilter streamFilter;
+    private PubSubStore pubSubStore;
+    private Clock clock;
+    private Integer threads;
+    private String nodeName;
+
+    private Builder() {}
+
+    /** Adds a provider with default agent options. */
+    public Builder addProvider(String name, QueueAdapterFactory factory) {
+      return addProvider(name, factory, options -> {});
+    }
+
+    /** Adds a provider and configures its agents. */
+    public Builder addProvider(
+        String name, QueueAdapterFactory factory, Consumer<StreamProviderOptions.Builder> agents) {
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("provider name was '" + name + "' but it must be set");
+      }
+      Objects.requireNonNull(factory, () -> "factory of provider '" + name + "' was null");
+      Objects.requireNonNull(agents, "agents");
+      if (providers.containsKey(name)) {
+        throw new IllegalArgumentException("provider '" + name + "' was already added");
+      }
+      StreamProviderOptions.Builder options = StreamProviderOptions.builder();
+      agents.accept(options);
+      providers.put(name, new ProviderSpec(name, factory, options.build()));
+      return this;
+    }
+
+    /**
+     * Subscribes every stream of {@code namespace} in {@code provider} implicitly: on a stream's
+     * first event the factory creates its observer, the hook an actor system uses to activate the
+     * actor for that key. Implicit subscriptions are never faulted.
+     */
+    public <T> Builder implicitSubscription(
+        String provider,
+        String namespace,
+        Function<StreamId, ? extends StreamObserver<T>> factory) {
+      return addImplicit(provider, namespace, factory);
+    }
+
+    /** Like {@link #implicitSubscription} with a batch observer per stream. */
+    public <T> Builder implicitBatchSubscription(
+        String provider,
+        String namespace,
+        Function<StreamId, ? extends BatchStreamObserver<T>> factory) {
+      return addImplicit(provider, namespace, factory);
+    }
+
+    private Builder addImplicit(String provider, String namespace, Function<StreamId, ?> factory) {
+      Objects.requireNonNull(provider, "provider");
+      Objects.requireNonNull(namespace, "namespace");
+      Objects.requireNonNull(factory, "observer factory");
+      for (ImplicitSpec s : implicits) {
+        if (s.provider().equals(provider) && s.namespace().equals(namespace)) {
+          throw new IllegalArgumentException(
+              "implicit subscription for namespace '"
+                  + namespace
+                  + "' of provider '"
+                  + provider
+                  + "' was already added");
+        }
+      }
+      @SuppressWarnings("unchecked")
+      Function<StreamId, Object> f = (Function<StreamId, Object>) factory;
+      implicits.add(new ImplicitSpec(provider, namespace, f));
+      return this;
+    }
+
+    /** Registers metrics in {@code registry} [none]. */
+    public Builder meterRegistry(MeterRegistry registry) {
+      once("meterRegistry", meterRegistry);
+      meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+      return this;
+    }
+
+    /** Sets the filter that subscriptions' filter data is given to [all events pass]. */
+    public Builder streamFilter(StreamFilter filter) {
+      once("streamFilter", streamFilter);
+      streamFilter = Objects.requireNonNull(filter, "streamFilter");
+      return this;
+    }
+
+    /** Sets where explicit subscriptions are kept [in memory]. */
+    public Builder pubSubStore(PubSubStore store) {
+      once("pubSubStore", pubSubStore);
+      pubSubStore = Objects.requireNonNull(store, "pubSubStore");
+      return this;
+    }
+
+    /** Sets the clock used for inactivity and delivery deadlines [system UTC]. */
+    @Incubating
+    public Builder clock(Clock c) {
+      once("clock", clock);
+      clock = Objects.requireNonNull(c, "clock");
+      return this;
+    }
+
+    /** Sets the number of threads that run agents and deliveries [available processors]. */
+    public Builder threads(int count) {
+      once("threads", threads);
+      if (count < 1 || count > 1024) {
+        throw new IllegalArgumentException("threads was " + count + " but it must be 1 to 1024");
+      }
+      threads = count;
+      return this;
+    }
+
+    /** Sets this node's name for logs, thread names and metric tags [tributary]. */
+    public Builder nodeName(String name) {
+      once("nodeName", nodeName);
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("nodeName was '" + name + "' but it must be set");
+      }
+      nodeName = name;
+      return this;
+    }
+
+    /** Builds the runtime; nothing runs until {@link StreamRuntime#start()}. */
+    public StreamRuntime build() {
+      if (providers.isEmpty()) {
+        throw new IllegalStateException(
+            "no provider was added; call addProvider(name, factory) at least once");
+      }
+      for (ImplicitSpec s : implicits) {
+        if (!providers.containsKey(s.provider())) {
+          throw new IllegalStateException(
+              "implicit subscription for namespace '"
+                  + s.namespace()
+                  + "' names provider '"
+                  + s.provider()
+                  + "' but the providers are "
+                  + providers.keySet());
+        }
+      }
+      return new PersistentStreamRuntime(
+          List.copyOf(providers.values()),
+          List.copyOf(implicits),
+          meterRegistry,
+          streamFilter != null ? streamFilter : StreamFilter.ALL,
+          pubSubStore != null ? pubSubStore : new InMemoryPubSubStore(),
+          clock != null ? clock : Clock.systemUTC(),
+          threads != null ? threads : Runtime.getRuntime().availableProcessors(),
+          nodeName != null ? nodeName : "tributary");
+    }
+
+    private static void once(String name, Object current) {
+      if (current != null) {
+        throw new IllegalStateException(name + " was already set to " + current);
+      }
+    }
+  }
+}

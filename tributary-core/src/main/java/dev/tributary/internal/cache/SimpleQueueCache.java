@@ -1,0 +1,377 @@
+package dev.tributary.internal.cache;
+
+import dev.tributary.QueueCacheMissException;
+import dev.tributary.StreamId;
+import dev.tributary.StreamSequenceToken;
+import dev.tributary.spi.BatchContainer;
+import dev.tributary.spi.QueueCache;
+import dev.tributary.spi.QueueCacheCursor;
+import dev.tributary.spi.QueueId;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+
+/**
+ * A bounded FIFO cache of one queue's batches with per-subscription cursors and bucketed
+ * backpressure, after Orleans' {@code SimpleQueueCache}.
+ *
+ * <p>Batches are numbered in arrival order; batch {@code i} lives in bucket {@code i / bucketSize},
+ * where {@code bucketSize = max(cacheSize / 10, 1)}. Each bucket counts the cursors that hold one
+ * of its batches (the batch being delivered, or the next one to deliver). Purging drops whole
+ * leading buckets that no cursor holds; the cache is under pressure when ten buckets exist and a
+ * cursor still holds the oldest, and the agent then stops reading. So the cache never holds more
+ * than {@code 10 * bucketSize} batches and never evicts an undelivered one.
+ *
+ * <p>Unlike Orleans' cursor, which scans every batch of the queue for its stream, a cursor here
+ * walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever the number of
+ * other streams in the queue.
+ *
+ * <p>Not thread-safe: confined to the owning pulling agent.
+ */
+public final class SimpleQueueCache implements QueueCache {
+
+  /** How many buckets make the cache full. */
+  public static final int NUM_BUCKETS = 10;
+
+  private final QueueId queueId;
+  private final int bucketSize;
+  private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+  private final HashMap<StreamId, Chain> chains = new HashMap<>();
+  private int[] bucketCursors = new int[32];
+  private long nextIndex;
+  private StreamSequenceToken lastPurgedToken;
+  private int cursorCount;
+
+  /** Creates the cache of {@code queueId} holding at most {@code cacheSize} batches. */
+  public SimpleQueueCache(QueueId queueId, int cacheSize) {
+    if (cacheSize < 1) {
+      throw new IllegalArgumentException("cacheSize was " + cacheSize + " but it must be >= 1");
+    }
+    this.queueId = queueId;
+    this.bucketSize = Math.max(cacheSize / NUM_BUCKETS, 1);
+  }
+
+  /** One cached batch, linked to the next batch of the same stream. */
+  static final class Entry {
+    final BatchContainer batch;
+    final long index;
+    final StreamSequenceToken lastToken;
+    Entry nextInStream;
+    boolean purged;
+    boolean failed;
+
+    Entry(BatchContainer batch, long index) {
+      this.batch = batch;
+      this.index = index;
+      this.lastToken = batch.eventToken(batch.eventCount() - 1);
+    }
+  }
+
+  /** The cached batches of one stream, oldest first. */
+  static final class Chain {
+    Entry head;
+    Entry tail;
+  }
+
+  @Override
+  public int maxAddCount() {
+    return bucketSize;
+  }
+
+  @Override
+  public void addToCache(List<BatchContainer> batches) {
+    for (int i = 0, n = batches.size(); i < n; i++) {
+      BatchContainer batch = batches.get(i);
+      Entry e = new Entry(batch, nextIndex++);
+      entries.addLast(e);
+      Chain chain = chains.get(batch.streamId());
+      if (chain == null) {
+        chain = new Chain();
+        chain.head = e;
+        chains.put(batch.streamId(), chain);
+      } else {
+        chain.tail.nextInStream = e;
+      }
+      chain.tail = e;
+    }
+    ensureRingCovers();
+  }
+
+  @Override
+  public List<BatchContainer> tryPurgeFromCache() {
+    List<BatchContainer> delivered = null;
+    while (!entries.isEmpty()) {
+      long bucket = bucketOf(entries.peekFirst().index);
+      if (bucketCursors[slot(bucket)] > 0) {
+        break;
+      }
+      while (!entries.isEmpty() && bucketOf(entries.peekFirst().index) == bucket) {
+        Entry e = entries.pollFirst();
+        e.purged = true;
+        StreamId id = e.batch.streamId();
+        Chain chain = chains.get(id);
+        if (chain != null && chain.head == e) {
+          chain.head = e.nextInStream;
+          if (chain.head == null) {
+            chains.remove(id);
+          }
+        }
+        lastPurgedToken = e.lastToken;
+        if (!e.failed) {
+          if (delivered == null) {
+            delivered = new ArrayList<>();
+          }
+          delivered.add(e.batch);
+        }
+      }
+    }
+    return delivered == null ? List.of() : delivered;
+  }
+
+  @Override
+  public QueueCacheCursor cursor(StreamId streamId, StreamSequenceToken token) {
+    Chain chain = chains.get(streamId);
+    if (token == null) {
+      return open(streamId, null, chain == null ? null : chain.tail, null);
+    }
+    Entry found = null;
+    for (Entry e = chain == null ? null : chain.head; e != null; e = e.nextInStream) {
+      if (e.lastToken.compareTo(token) >= 0) {
+        found = e;
+        break;
+      }
+    }
+    boolean chainCoversToken =
+        chain != null && chain.head.batch.sequenceToken().compareTo(token) <= 0;
+    if (lastPurgedToken != null && token.compareTo(lastPurgedToken) <= 0 && !chainCoversToken) {
+      throw new QueueCacheMissException(
+          queueId.toString(),
+          streamId,
+          token,
+          entries.isEmpty() ? null : entries.peekFirst().batch.sequenceToken(),
+          entries.isEmpty() ? null : entries.peekLast().lastToken);
+    }
+    if (found != null) {
+      return open(streamId, found, null, token);
+    }
+    return open(streamId, null, chain == null ? null : chain.tail, token);
+  }
+
+  @Override
+  public QueueCacheCursor cursorAtOldest(StreamId streamId) {
+    Chain chain = chains.get(streamId);
+    return open(streamId, chain == null ? null : chain.head, null, null);
+  }
+
+  private Cursor open(StreamId streamId, Entry start, Entry last, StreamSequenceToken minToken) {
+    Cursor c = new Cursor(streamId, start, last, minToken, nextIndex);
+    cursorCount++;
+    if (start != null) {
+      c.heldFrom = start;
+      c.pin(bucketOf(start.index));
+    }
+    return c;
+  }
+
+  @Override
+  public boolean isUnderPressure() {
+    if (entries.isEmpty()) {
+      return false;
+    }
+    long oldest = bucketOf(entries.peekFirst().index);
+    long newest = bucketOf(entries.peekLast().index);
+    return newest - oldest + 1 >= NUM_BUCKETS && bucketCursors[slot(oldest)] > 0;
+  }
+
+  @Override
+  public int size() {
+    return entries.size();
+  }
+
+  @Override
+  public int cursorCount() {
+    return cursorCount;
+  }
+
+  /** How many buckets hold batches; for tests and metrics. */
+  public int bucketCount() {
+    if (entries.isEmpty()) {
+      return 0;
+    }
+    return (int) (bucketOf(entries.peekLast().index) - bucketOf(entries.peekFirst().index) + 1);
+  }
+
+  /** How many streams have batches in the cache. */
+  public int streamCount() {
+    return chains.size();
+  }
+
+  private long bucketOf(long index) {
+    return index / bucketSize;
+  }
+
+  private int slot(long bucket) {
+    return (int) (bucket & (bucketCursors.length - 1));
+  }
+
+  private void ensureRingCovers() {
+    if (entries.isEmpty()) {
+      return;
+    }
+    long oldest = bucketOf(entries.peekFirst().index);
+    long newest = bucketOf(entries.peekLast().index);
+    if (newest - oldest + 1 < bucketCursors.length) {
+      return;
+    }
+    int length = bucketCursors.length;
+    while (newest - oldest + 1 >= length) {
+      length <<= 1;
+    }
+    int[] grown = new int[length];
+    for (long b = oldest; b <= newest; b++) {
+      grown[(int) (b & (length - 1))] = bucketCursors[slot(b)];
+    }
+    bucketCursors = grown;
+  }
+
+  private void addPin(long bucket, int delta) {
+    bucketCursors[slot(bucket)] += delta;
+  }
+
+  /** A cursor over the chain of one stream. */
+  final class Cursor implements QueueCacheCursor {
+    private final StreamId streamId;
+    private final long createdAtIndex;
+    private final StreamSequenceToken minToken;
+    private Entry start;
+    private Entry current;
+    private Entry last;
+    private Entry heldFrom;
+    private long pinnedBucket = -1;
+    private boolean closed;
+
+    Cursor(
+        StreamId streamId,
+        Entry start,
+        Entry last,
+        StreamSequenceToken minToken,
+        long createdAtIndex) {
+      this.streamId = streamId;
+      this.start = start;
+      this.last = last;
+      this.minToken = minToken;
+      this.createdAtIndex = createdAtIndex;
+    }
+
+    @Override
+    public boolean moveNext() {
+      if (closed) {
+        throw new IllegalStateException("cursor on " + streamId + " in " + queueId + " is closed");
+      }
+      Entry candidate;
+      if (start != null) {
+        candidate = start;
+        start = null;
+      } else {
+        candidate = nextAfter(current != null ? current : last);
+      }
+      while (candidate != null && minToken != null && candidate.lastToken.compareTo(minToken) < 0) {
+        candidate = candidate.nextInStream;
+      }
+      if (candidate == null) {
+        return false;
+      }
+      if (heldFrom == null) {
+        heldFrom = candidate;
+        pin(bucketOf(candidate.index));
+      }
+      current = candidate;
+      return true;
+    }
+
+    /** The batch after {@code previous} in this stream, or the first new one when null. */
+    private Entry nextAfter(Entry previous) {
+      if (previous != null) {
+        if (previous.nextInStream != null) {
+          return previous.nextInStream;
+        }
+        if (!previous.purged) {
+          return null;
+        }
+        Chain chain = chains.get(streamId);
+        return chain == null || chain.head.index <= previous.index ? null : chain.head;
+      }
+      Chain chain = chains.get(streamId);
+      Entry e = chain == null ? null : chain.head;
+      while (e != null && e.index < createdAtIndex) {
+        e = e.nextInStream;
+      }
+      return e;
+    }
+
+    @Override
+    public void markDelivered() {
+      if (current != null) {
+        last = current;
+        current = null;
+      }
+      heldFrom = null;
+      pin(-1);
+    }
+
+    void pin(long bucket) {
+      if (pinnedBucket == bucket) {
+        return;
+      }
+      if (pinnedBucket >= 0) {
+        addPin(pinnedBucket, -1);
+      }
+      if (bucket >= 0) {
+        addPin(bucket, 1);
+      }
+      pinnedBucket = bucket;
+    }
+
+    @Override
+    public BatchContainer current() {
+      return current == null ? null : current.batch;
+    }
+
+    @Override
+    public void refresh(StreamSequenceToken token) {
+      // The stream chain tells a waiting cursor where its next batch is; nothing to do.
+    }
+
+    @Override
+    public void recordDeliveryFailure() {
+      for (Entry e = heldFrom; e != null; e = e.nextInStream) {
+        e.failed = true;
+        if (e == current) {
+          break;
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      if (!closed) {
+        closed = true;
+        pin(-1);
+        start = null;
+        current = null;
+        heldFrom = null;
+        cursorCount--;
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "Cursor{"
+          + streamId
+          + " at "
+          + (current == null ? "waiting" : current.lastToken)
+          + "}";
+    }
+  }
+}

@@ -1,0 +1,460 @@
+package dev.tributary.internal.runtime;
+
+import dev.tributary.StreamId;
+import dev.tributary.StreamProvider;
+import dev.tributary.StreamProviderOptions;
+import dev.tributary.StreamRuntime;
+import dev.tributary.StreamSequenceToken;
+import dev.tributary.StreamSubscriptionHandle;
+import dev.tributary.StreamingException;
+import dev.tributary.spi.ProviderContext;
+import dev.tributary.spi.PubSubStore;
+import dev.tributary.spi.QueueAdapter;
+import dev.tributary.spi.QueueAdapterCache;
+import dev.tributary.spi.QueueAdapterFactory;
+import dev.tributary.spi.QueueId;
+import dev.tributary.spi.StaticQueueBalancer;
+import dev.tributary.spi.StreamFailureHandler;
+import dev.tributary.spi.StreamQueueBalancer;
+import dev.tributary.spi.StreamQueueMapper;
+import dev.tributary.spi.SubscriptionRecord;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A provider: one queue adapter, its pulling manager and this node's explicit subscriptions.
+ *
+ * <p>Explicit subscriptions live in a local registry (their observers are objects of this JVM) and
+ * in the {@link PubSubStore} (their records). The agent that owns a stream's queue attaches a
+ * cursor to each local subscription of the stream: at subscribe time through {@link
+ * PullingAgent#attach}, and whenever it starts or meets the stream again.
+ */
+final class PersistentStreamProvider implements StreamProvider {
+  private static final Logger log = LoggerFactory.getLogger(PersistentStreamProvider.class);
+
+  /** An implicit subscription of one namespace. */
+  static final class Implicit {
+    final String namespace;
+    final java.util.function.Function<StreamId, Object> factory;
+    private final String providerName;
+
+    Implicit(
+        String providerName, String namespace, java.util.function.Function<StreamId, Object> f) {
+      this.providerName = providerName;
+      this.namespace = namespace;
+      this.factory = f;
+    }
+
+    /** The same id for the same stream on every node and after every restart. */
+    UUID subscriptionId(StreamId id) {
+      String name = "implicit\0" + providerName + "\0" + namespace + "\0" + id.key();
+      return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    Object create(StreamId id) {
+      Object observer = factory.apply(id);
+      if (observer == null) {
+        throw new IllegalStateException(
+            "the implicit subscription factory of namespace '"
+                + namespace
+                + "' returned null for "
+                + id);
+      }
+      return observer;
+    }
+  }
+
+  private final PersistentStreamRuntime runtime;
+  private final String name;
+  private final QueueAdapterFactory factory;
+  private final StreamProviderOptions options;
+  private final Map<String, List<Implicit>> implicitByNamespace;
+  private final ConcurrentHashMap<UUID, LocalSubscription> registry = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<StreamId, Set<LocalSubscription>> byStream =
+      new ConcurrentHashMap<>();
+
+  private volatile QueueAdapter adapter;
+  private volatile StreamQueueMapper mapper;
+  private volatile QueueAdapterCache cacheFactory;
+  private volatile StreamQueueBalancer balancer;
+  private volatile PullingManager manager;
+  private volatile boolean closed;
+
+  PersistentStreamProvider(
+      PersistentStreamRuntime runtime,
+      StreamRuntime.Builder.ProviderSpec spec,
+      List<StreamRuntime.Builder.ImplicitSpec> implicits) {
+    this.runtime = runtime;
+    this.name = spec.name();
+    this.factory = spec.factory();
+    this.options = spec.options();
+    Map<String, List<Implicit>> m = new ConcurrentHashMap<>();
+    for (StreamRuntime.Builder.ImplicitSpec s : implicits) {
+      if (s.provider().equals(name)) {
+        m.computeIfAbsent(s.namespace(), k -> new ArrayList<>())
+            .add(new Implicit(name, s.namespace(), s.observerFactory()));
+      }
+    }
+    this.implicitByNamespace = m;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  void start() {
+    ProviderContext context =
+        new ProviderContext(name, options, runtime.meterRegistry(), runtime.clock());
+    QueueAdapter a = factory.createAdapter(context);
+    if (a == null) {
+      throw new IllegalStateException(
+          "the adapter factory of provider '" + name + "' returned no adapter");
+    }
+    adapter = a;
+    mapper = factory.streamQueueMapper();
+    cacheFactory = factory.queueAdapterCache(context);
+    balancer =
+        options.balancer() != null
+            ? options.balancer().get()
+            : factory.queueBalancer().orElseGet(StaticQueueBalancer::allQueues);
+    manager = new PullingManager(this);
+    if (a.direction().reads()) {
+      balancer.start(mapper, manager::queueDistributionChanged);
+    }
+    log.info(
+        "Provider {} started: {} queue(s), {} owned by this node",
+        name,
+        mapper.allQueues().size(),
+        balancer.myQueues().size());
+  }
+
+  CompletableFuture<Void> close() {
+    closed = true;
+    PullingManager m = manager;
+    CompletableFuture<Void> stopped =
+        m == null ? CompletableFuture.completedFuture(null) : m.stopAll().toCompletableFuture();
+    return stopped
+        .orTimeout(options.drainTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS)
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                log.warn("Provider {}: agents did not stop in time", name, e);
+              }
+              closeQuietly(balancer);
+              closeQuietly(adapter);
+              StreamingException gone =
+                  new StreamingException(
+                      "provider '" + name + "' was closed before subscribe completed");
+              for (LocalSubscription s : registry.values()) {
+                s.attached.completeExceptionally(gone);
+              }
+              return null;
+            });
+  }
+
+  private void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      log.warn("Provider {}: closing {} failed", name, c, e);
+    }
+  }
+
+  // ---------------------------------------------------------------- StreamProvider
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public boolean isRewindable() {
+    QueueAdapter a = adapter;
+    return a != null && a.isRewindable();
+  }
+
+  @Override
+  public <T> ProviderStream<T> stream(StreamId id) {
+    if (id == null) {
+      throw new NullPointerException("stream id was null");
+    }
+    return new ProviderStream<>(this, id);
+  }
+
+  CompletionStage<Void> produce(StreamId id, List<?> events) {
+    QueueAdapter a = requireStarted("produce to " + id);
+    if (!a.direction().writes()) {
+      throw new UnsupportedOperationException(
+          "provider '" + name + "' is read-only: its adapter does not accept events");
+    }
+    try {
+      return a.queueMessageBatch(id, events, null, Map.of());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private QueueAdapter requireStarted(String what) {
+    if (closed) {
+      throw new IllegalStateException("cannot " + what + ": provider '" + name + "' is closed");
+    }
+    QueueAdapter a = adapter;
+    if (a == null) {
+      throw new IllegalStateException(
+          "cannot " + what + ": the runtime is not started; call StreamRuntime.start() first");
+    }
+    return a;
+  }
+
+  <T> CompletionStage<StreamSubscriptionHandle<T>> subscribe(
+      StreamId id, ObserverRef observer, StreamSequenceToken token, String filterData) {
+    if (closed) {
+      throw new IllegalStateException(
+          "cannot subscribe to " + id + ": provider '" + name + "' is closed");
+    }
+    checkRewind(id, token);
+    LocalSubscription sub =
+        new LocalSubscription(UUID.randomUUID(), id, filterData, observer, token);
+    registry.put(sub.id, sub);
+    byStream.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(sub);
+    return runtime
+        .pubSubStore()
+        .put(new SubscriptionRecord(sub.id, name, id, filterData, false))
+        .thenCompose(
+            v -> {
+              attachOrWait(sub);
+              return sub.attached;
+            })
+        .handle(
+            (v, e) -> {
+              if (e != null) {
+                forget(sub);
+                throw e instanceof RuntimeException re
+                    ? re
+                    : new StreamingException("subscribe failed", e);
+              }
+              return new SubscriptionHandle<T>(this, sub);
+            });
+  }
+
+  private void checkRewind(StreamId id, StreamSequenceToken token) {
+    QueueAdapter a = adapter;
+    if (token != null && a != null && !a.isRewindable()) {
+      throw new IllegalArgumentException(
+          "cannot subscribe to "
+              + id
+              + " from token "
+              + token
+              + ": provider '"
+              + name
+              + "' is not rewindable; subscribe without a token");
+    }
+  }
+
+  private void attachOrWait(LocalSubscription sub) {
+    PullingManager m = manager;
+    StreamQueueMapper qm = mapper;
+    if (m != null && qm != null) {
+      PullingAgent agent = m.agent(qm.queueForStream(sub.streamId));
+      if (agent != null) {
+        agent.attach(sub);
+      }
+    }
+    if (!sub.attached.isDone()) {
+      Duration timeout = options.subscribeTimeout();
+      ScheduledFuture<?> timer =
+          schedule(
+              () ->
+                  sub.attached.completeExceptionally(
+                      new StreamingException(
+                          "subscribe to "
+                              + sub.streamId
+                              + " of provider '"
+                              + name
+                              + "' timed out after "
+                              + timeout
+                              + ": no agent on this node owns queue "
+                              + (qm == null
+                                  ? "(runtime not started)"
+                                  : qm.queueForStream(sub.streamId))
+                              + ". Start the runtime, or subscribe on the node that owns the queue,"
+                              + " or raise subscribeTimeout",
+                          new TimeoutException())),
+              timeout);
+      sub.attached.whenComplete((v, e) -> timer.cancel(false));
+    }
+  }
+
+  private void forget(LocalSubscription sub) {
+    registry.remove(sub.id);
+    Set<LocalSubscription> set = byStream.get(sub.streamId);
+    if (set != null) {
+      set.remove(sub);
+      if (set.isEmpty()) {
+        byStream.remove(sub.streamId, set);
+      }
+    }
+    runtime.pubSubStore().remove(name, sub.streamId, sub.id);
+  }
+
+  CompletionStage<Void> unsubscribe(LocalSubscription sub) {
+    forget(sub);
+    PullingAgent agent = ownerOf(sub.streamId);
+    return agent == null ? ObserverRef.DONE : agent.detach(sub.id);
+  }
+
+  <T> CompletionStage<StreamSubscriptionHandle<T>> resume(
+      LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
+    if (sub.faulted) {
+      return CompletableFuture.failedFuture(
+          new dev.tributary.FaultedSubscriptionException(sub.id, sub.streamId, null));
+    }
+    checkRewind(sub.streamId, token);
+    sub.observer = observer;
+    if (registry.putIfAbsent(sub.id, sub) == null) {
+      byStream.computeIfAbsent(sub.streamId, k -> ConcurrentHashMap.newKeySet()).add(sub);
+    }
+    PullingAgent agent = ownerOf(sub.streamId);
+    CompletionStage<Void> switched;
+    if (agent == null) {
+      sub.startToken = token;
+      switched = ObserverRef.DONE;
+    } else {
+      switched = agent.resume(sub, token);
+    }
+    return switched.thenApply(v -> new SubscriptionHandle<T>(this, sub));
+  }
+
+  <T> CompletionStage<List<StreamSubscriptionHandle<T>>> subscriptions(StreamId id) {
+    return runtime
+        .pubSubStore()
+        .subscriptions(name, id)
+        .thenApply(
+            records -> {
+              List<StreamSubscriptionHandle<T>> handles = new ArrayList<>();
+              for (SubscriptionRecord r : records) {
+                if (r.faulted()) {
+                  continue;
+                }
+                LocalSubscription sub = registry.get(r.subscriptionId());
+                if (sub == null) {
+                  sub = new LocalSubscription(r.subscriptionId(), id, r.filterData(), null, null);
+                }
+                handles.add(new SubscriptionHandle<>(this, sub));
+              }
+              return handles;
+            });
+  }
+
+  void markFaulted(LocalSubscription sub) {
+    sub.faulted = true;
+    registry.remove(sub.id);
+    Set<LocalSubscription> set = byStream.get(sub.streamId);
+    if (set != null) {
+      set.remove(sub);
+    }
+    runtime
+        .pubSubStore()
+        .put(new SubscriptionRecord(sub.id, name, sub.streamId, sub.filterData, true));
+  }
+
+  private PullingAgent ownerOf(StreamId id) {
+    PullingManager m = manager;
+    StreamQueueMapper qm = mapper;
+    return m == null || qm == null ? null : m.agent(qm.queueForStream(id));
+  }
+
+  // ---------------------------------------------------------------- for agents
+
+  List<Implicit> implicitFor(String namespace) {
+    List<Implicit> l = implicitByNamespace.get(namespace);
+    return l == null ? List.of() : l;
+  }
+
+  Set<LocalSubscription> localSubscriptions(StreamId id) {
+    Set<LocalSubscription> s = byStream.get(id);
+    return s == null ? Set.of() : s;
+  }
+
+  List<LocalSubscription> localSubscriptions(QueueId queueId) {
+    List<LocalSubscription> out = new ArrayList<>();
+    for (LocalSubscription s : registry.values()) {
+      if (mapper.queueForStream(s.streamId).equals(queueId)) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  boolean filter(StreamId id, Object item, String filterData) {
+    if (filterData == null) {
+      return true;
+    }
+    try {
+      return runtime.streamFilter().shouldDeliver(id, item, filterData);
+    } catch (Throwable t) {
+      log.warn("Provider {}: stream filter threw for {}; the event is delivered", name, id, t);
+      return true;
+    }
+  }
+
+  StreamProviderOptions options() {
+    return options;
+  }
+
+  QueueAdapter adapter() {
+    return adapter;
+  }
+
+  QueueAdapterCache cacheFactory() {
+    return cacheFactory;
+  }
+
+  StreamFailureHandler failureHandler(QueueId queueId) {
+    StreamFailureHandler h = factory.failureHandler(queueId);
+    return h == null ? StreamFailureHandler.SKIP : h;
+  }
+
+  Executor pool() {
+    return runtime.pool();
+  }
+
+  MeterRegistry meterRegistry() {
+    return runtime.meterRegistry();
+  }
+
+  Clock clock() {
+    return runtime.clock();
+  }
+
+  ScheduledFuture<?> schedule(Runnable task, Duration delay) {
+    return runtime.scheduler().schedule(task, Math.max(delay.toNanos(), 0), TimeUnit.NANOSECONDS);
+  }
+
+  ScheduledFuture<?> scheduleWithFixedDelay(Runnable task, long initialMillis, long periodMillis) {
+    return runtime
+        .scheduler()
+        .scheduleWithFixedDelay(task, initialMillis, periodMillis, TimeUnit.MILLISECONDS);
+  }
+
+  PullingManager manager() {
+    return manager;
+  }
+}

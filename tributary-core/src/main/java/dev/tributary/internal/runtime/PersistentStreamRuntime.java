@@ -1,0 +1,201 @@
+package dev.tributary.internal.runtime;
+
+import dev.tributary.StreamFilter;
+import dev.tributary.StreamProvider;
+import dev.tributary.StreamRuntime;
+import dev.tributary.spi.PubSubStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link StreamRuntime} of one node: a shared worker pool that runs every agent's serial
+ * executor, one timer thread, and the providers. See docs/concurrency.md.
+ */
+public final class PersistentStreamRuntime implements StreamRuntime {
+  private static final Logger log = LoggerFactory.getLogger(PersistentStreamRuntime.class);
+
+  private final Map<String, PersistentStreamProvider> providers = new LinkedHashMap<>();
+  private final MeterRegistry meterRegistry;
+  private final StreamFilter streamFilter;
+  private final PubSubStore pubSubStore;
+  private final Clock clock;
+  private final String nodeName;
+  private final ThreadPoolExecutor pool;
+  private final ScheduledThreadPoolExecutor scheduler;
+  private final CompletableFuture<Void> closed = new CompletableFuture<>();
+  private final Object lifecycle = new Object();
+  private boolean started;
+  private boolean closing;
+
+  /** Called by {@link StreamRuntime.Builder#build()}; not for users. */
+  public PersistentStreamRuntime(
+      List<StreamRuntime.Builder.ProviderSpec> providerSpecs,
+      List<StreamRuntime.Builder.ImplicitSpec> implicits,
+      MeterRegistry meterRegistry,
+      StreamFilter streamFilter,
+      PubSubStore pubSubStore,
+      Clock clock,
+      int threads,
+      String nodeName) {
+    this.meterRegistry = meterRegistry != null ? meterRegistry : new CompositeMeterRegistry();
+    this.streamFilter = streamFilter;
+    this.pubSubStore = pubSubStore;
+    this.clock = clock;
+    this.nodeName = nodeName;
+    this.pool =
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            0,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            factory(nodeName + "-worker"));
+    this.scheduler = new ScheduledThreadPoolExecutor(1, factory(nodeName + "-timer"));
+    this.scheduler.setRemoveOnCancelPolicy(true);
+    for (StreamRuntime.Builder.ProviderSpec spec : providerSpecs) {
+      providers.put(spec.name(), new PersistentStreamProvider(this, spec, implicits));
+    }
+  }
+
+  private java.util.concurrent.ThreadFactory factory(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new RuntimeThread(this, r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** A thread of this runtime's pools; lets {@link #close()} refuse to run on one. */
+  private static final class RuntimeThread extends Thread {
+    final PersistentStreamRuntime owner;
+
+    RuntimeThread(PersistentStreamRuntime owner, Runnable r, String name) {
+      super(r, name);
+      this.owner = owner;
+    }
+  }
+
+  @Override
+  public void start() {
+    synchronized (lifecycle) {
+      if (closing) {
+        throw new IllegalStateException("runtime " + nodeName + " is closed; build a new one");
+      }
+      if (started) {
+        throw new IllegalStateException("runtime " + nodeName + " was already started");
+      }
+      started = true;
+    }
+    List<PersistentStreamProvider> done = new ArrayList<>();
+    try {
+      for (PersistentStreamProvider p : providers.values()) {
+        p.start();
+        done.add(p);
+      }
+    } catch (RuntimeException e) {
+      log.error("Runtime {} failed to start; stopping what started", nodeName, e);
+      close();
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean isRunning() {
+    synchronized (lifecycle) {
+      return started && !closing;
+    }
+  }
+
+  @Override
+  public StreamProvider provider(String name) {
+    PersistentStreamProvider p = providers.get(name);
+    if (p == null) {
+      throw new IllegalArgumentException(
+          "unknown provider '" + name + "'; the providers are " + providers.keySet());
+    }
+    return p;
+  }
+
+  @Override
+  public Collection<StreamProvider> providers() {
+    return List.copyOf(providers.values());
+  }
+
+  @Override
+  public void close() {
+    if (Thread.currentThread() instanceof RuntimeThread t && t.owner == this) {
+      throw new IllegalStateException(
+          "close() was called from one of the runtime's own threads (an observer or adapter"
+              + " callback); it would wait for itself. Close from another thread.");
+    }
+    boolean first;
+    synchronized (lifecycle) {
+      first = !closing;
+      closing = true;
+    }
+    if (!first) {
+      closed.join();
+      return;
+    }
+    try {
+      List<CompletableFuture<Void>> stops = new ArrayList<>();
+      for (PersistentStreamProvider p : providers.values()) {
+        stops.add(p.close());
+      }
+      CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])).join();
+    } finally {
+      scheduler.shutdownNow();
+      pool.shutdown();
+      try {
+        if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+          pool.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        pool.shutdownNow();
+      }
+      closed.complete(null);
+      log.info("Runtime {} closed", nodeName);
+    }
+  }
+
+  ExecutorService pool() {
+    return pool;
+  }
+
+  ScheduledThreadPoolExecutor scheduler() {
+    return scheduler;
+  }
+
+  MeterRegistry meterRegistry() {
+    return meterRegistry;
+  }
+
+  StreamFilter streamFilter() {
+    return streamFilter;
+  }
+
+  PubSubStore pubSubStore() {
+    return pubSubStore;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+}

@@ -1,0 +1,119 @@
+package dev.tributary.internal.runtime;
+
+import dev.tributary.spi.QueueAdapterReceiver;
+import dev.tributary.spi.QueueCache;
+import dev.tributary.spi.QueueId;
+import dev.tributary.spi.StreamFailureHandler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one pulling agent per queue this node owns, following the balancer.
+ *
+ * <p>Reconciliation runs on its own serial executor and always aims at the newest ownership set:
+ * changes that arrive while a reconciliation waits for agents to stop are folded into the next one.
+ * Agents of released queues stop (and flush) before agents of new queues start, so a queue that is
+ * released and taken back never has two receivers at once.
+ */
+final class PullingManager {
+  private static final Logger log = LoggerFactory.getLogger(PullingManager.class);
+
+  private final PersistentStreamProvider provider;
+  private final SerialExecutor exec;
+  private final ConcurrentHashMap<QueueId, PullingAgent> agents = new ConcurrentHashMap<>();
+  private volatile Set<QueueId> target = Set.of();
+  private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
+  private boolean busy;
+  private boolean rerun;
+
+  PullingManager(PersistentStreamProvider provider) {
+    this.provider = provider;
+    this.exec = new SerialExecutor(provider.pool(), "pulling manager " + provider.name());
+  }
+
+  /** The balancer's listener: any thread. */
+  CompletionStage<Void> queueDistributionChanged(Set<QueueId> owned) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    target = Set.copyOf(owned);
+    exec.execute(
+        () -> {
+          waiting.add(done);
+          reconcile();
+        });
+    return done;
+  }
+
+  private void reconcile() {
+    if (busy) {
+      rerun = true;
+      return;
+    }
+    busy = true;
+    Set<QueueId> goal = target;
+    List<CompletableFuture<Void>> covered = new ArrayList<>(waiting);
+    waiting.clear();
+    List<CompletableFuture<Void>> stops = new ArrayList<>();
+    for (PullingAgent agent : agents.values()) {
+      if (!goal.contains(agent.queueId())) {
+        stops.add(agent.stop().whenComplete((v, e) -> agents.remove(agent.queueId(), agent)));
+      }
+    }
+    CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0]))
+        .whenComplete(
+            (v, e) ->
+                exec.execute(
+                    () -> {
+                      for (QueueId q : goal) {
+                        if (!agents.containsKey(q) && target.contains(q)) {
+                          startAgent(q);
+                        }
+                      }
+                      busy = false;
+                      covered.forEach(f -> f.complete(null));
+                      if (rerun) {
+                        rerun = false;
+                        reconcile();
+                      }
+                    }));
+  }
+
+  private void startAgent(QueueId queueId) {
+    try {
+      QueueAdapterReceiver receiver = provider.adapter().createReceiver(queueId);
+      QueueCache cache = provider.cacheFactory().createQueueCache(queueId);
+      StreamFailureHandler handler = provider.failureHandler(queueId);
+      PullingAgent agent = new PullingAgent(provider, queueId, receiver, cache, handler);
+      agents.put(queueId, agent);
+      agent.start();
+      log.debug("Provider {}: agent started for queue {}", provider.name(), queueId);
+    } catch (Throwable t) {
+      log.error(
+          "Provider {}: could not start an agent for queue {}; it stays unread until the next"
+              + " ownership change",
+          provider.name(),
+          queueId,
+          t);
+    }
+  }
+
+  /** The agent of {@code queueId} on this node, or null. */
+  PullingAgent agent(QueueId queueId) {
+    return agents.get(queueId);
+  }
+
+  /** Every running agent; for tests and close. */
+  List<PullingAgent> agents() {
+    return List.copyOf(agents.values());
+  }
+
+  /** Stops every agent. */
+  CompletionStage<Void> stopAll() {
+    return queueDistributionChanged(Set.of());
+  }
+}

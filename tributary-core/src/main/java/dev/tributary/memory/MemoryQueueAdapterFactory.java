@@ -1,0 +1,305 @@
+package dev.tributary.memory;
+
+import dev.tributary.EventSequenceToken;
+import dev.tributary.StreamId;
+import dev.tributary.StreamSequenceToken;
+import dev.tributary.spi.BatchContainer;
+import dev.tributary.spi.HashRingStreamQueueMapper;
+import dev.tributary.spi.ProviderContext;
+import dev.tributary.spi.QueueAdapter;
+import dev.tributary.spi.QueueAdapterFactory;
+import dev.tributary.spi.QueueAdapterReceiver;
+import dev.tributary.spi.QueueId;
+import dev.tributary.spi.StreamFailureHandler;
+import dev.tributary.spi.StreamProviderDirection;
+import dev.tributary.spi.StreamQueueMapper;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * A provider backed by bounded queues in this JVM: for tests, demos and single-process apps.
+ *
+ * <p>Events are passed by reference, never serialized. Each queue holds at most {@code
+ * queueCapacity} unread batches; producing to a full queue fails with {@link
+ * MemoryQueueFullException}. Subscriptions may rewind within the agent's cache. Nothing survives
+ * the JVM.
+ */
+public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
+
+  /** Default {@link Builder#queueCount}: 8. */
+  public static final int DEFAULT_QUEUE_COUNT = 8;
+
+  /** Default {@link Builder#queueCapacity}: 100 000 batches. */
+  public static final int DEFAULT_QUEUE_CAPACITY = 100_000;
+
+  private final int queueCount;
+  private final int queueCapacity;
+  private final StreamFailureHandler failureHandler;
+  private final Consumer<BatchContainer> ackListener;
+  private final ConcurrentHashMap<QueueId, MemoryQueue> queues = new ConcurrentHashMap<>();
+  private volatile HashRingStreamQueueMapper mapper;
+  private volatile String name;
+
+  private MemoryQueueAdapterFactory(Builder b) {
+    this.queueCount = b.queueCount != null ? b.queueCount : DEFAULT_QUEUE_COUNT;
+    this.queueCapacity = b.queueCapacity != null ? b.queueCapacity : DEFAULT_QUEUE_CAPACITY;
+    this.failureHandler = b.failureHandler != null ? b.failureHandler : StreamFailureHandler.SKIP;
+    this.ackListener = b.ackListener;
+  }
+
+  /** Returns a builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public QueueAdapter createAdapter(ProviderContext context) {
+    if (name != null) {
+      throw new IllegalStateException(
+          "this MemoryQueueAdapterFactory already serves provider '"
+              + name
+              + "'; build one factory per provider");
+    }
+    name = context.providerName();
+    mapper = new HashRingStreamQueueMapper(name, queueCount);
+    for (QueueId q : mapper.allQueues()) {
+      queues.put(q, new MemoryQueue(q));
+    }
+    return new Adapter();
+  }
+
+  @Override
+  public StreamQueueMapper streamQueueMapper() {
+    if (mapper == null) {
+      throw new IllegalStateException("streamQueueMapper() was called before createAdapter()");
+    }
+    return mapper;
+  }
+
+  @Override
+  public StreamFailureHandler failureHandler(QueueId queueId) {
+    return failureHandler;
+  }
+
+  /** How many batches of {@code queueId} were acknowledged (delivered to every subscription). */
+  public long acknowledgedCount(QueueId queueId) {
+    MemoryQueue q = queues.get(queueId);
+    return q == null ? 0 : q.acknowledged.get();
+  }
+
+  /** How many batches of all queues were acknowledged. */
+  public long acknowledgedCount() {
+    long n = 0;
+    for (MemoryQueue q : queues.values()) {
+      n += q.acknowledged.get();
+    }
+    return n;
+  }
+
+  /** How many batches wait in {@code queueId}, not yet read by its agent. */
+  public int unreadCount(QueueId queueId) {
+    MemoryQueue q = queues.get(queueId);
+    return q == null ? 0 : q.unread();
+  }
+
+  private final class Adapter implements QueueAdapter {
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public CompletionStage<Void> queueMessageBatch(
+        StreamId streamId, List<?> events, StreamSequenceToken token, Map<String, byte[]> headers) {
+      Objects.requireNonNull(streamId, "streamId");
+      if (events == null || events.isEmpty()) {
+        throw new IllegalArgumentException("events was empty but a batch needs at least one");
+      }
+      if (token != null) {
+        throw new IllegalArgumentException(
+            "memory queues assign their own tokens; token must be null but was " + token);
+      }
+      MemoryQueue q = queues.get(mapper.queueForStream(streamId));
+      try {
+        q.enqueue(streamId, events, headers == null ? Map.of() : Map.copyOf(headers));
+        return CompletableFuture.completedFuture(null);
+      } catch (MemoryQueueFullException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+
+    @Override
+    public QueueAdapterReceiver createReceiver(QueueId queueId) {
+      MemoryQueue q = queues.get(queueId);
+      if (q == null) {
+        throw new IllegalArgumentException(
+            "queue " + queueId + " is not one of provider '" + name + "': " + mapper.allQueues());
+      }
+      return new Receiver(q);
+    }
+
+    @Override
+    public boolean isRewindable() {
+      return true;
+    }
+
+    @Override
+    public StreamProviderDirection direction() {
+      return StreamProviderDirection.READ_WRITE;
+    }
+  }
+
+  /** One bounded queue; producers and the reader meet under its lock. */
+  private final class MemoryQueue {
+    final QueueId id;
+    final ArrayDeque<BatchContainer> unread = new ArrayDeque<>();
+    final AtomicLong acknowledged = new AtomicLong();
+    long nextSequence;
+    volatile Runnable dataListener;
+
+    MemoryQueue(QueueId id) {
+      this.id = id;
+    }
+
+    void enqueue(StreamId streamId, List<?> events, Map<String, byte[]> headers) {
+      boolean wasEmpty;
+      synchronized (this) {
+        if (unread.size() >= queueCapacity) {
+          throw new MemoryQueueFullException(id.toString(), queueCapacity, streamId);
+        }
+        wasEmpty = unread.isEmpty();
+        unread.addLast(
+            new MemoryBatchContainer(
+                streamId,
+                new EventSequenceToken(nextSequence++),
+                events,
+                headers,
+                System.currentTimeMillis()));
+      }
+      Runnable l = dataListener;
+      if (wasEmpty && l != null) {
+        l.run();
+      }
+    }
+
+    synchronized List<BatchContainer> poll(int max) {
+      if (unread.isEmpty()) {
+        return List.of();
+      }
+      int n = Math.min(max, unread.size());
+      List<BatchContainer> out = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        out.add(unread.pollFirst());
+      }
+      return out;
+    }
+
+    synchronized int unread() {
+      return unread.size();
+    }
+  }
+
+  private final class Receiver implements QueueAdapterReceiver {
+    private final MemoryQueue queue;
+
+    Receiver(MemoryQueue queue) {
+      this.queue = queue;
+    }
+
+    @Override
+    public CompletionStage<Void> initialize(Duration timeout) {
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<List<BatchContainer>> getQueueMessages(int maxCount) {
+      return CompletableFuture.completedFuture(queue.poll(maxCount));
+    }
+
+    @Override
+    public CompletionStage<Void> messagesDelivered(List<BatchContainer> messages) {
+      queue.acknowledged.addAndGet(messages.size());
+      if (ackListener != null) {
+        messages.forEach(ackListener);
+      }
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletionStage<Void> shutdown(Duration timeout) {
+      queue.dataListener = null;
+      return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public void setDataAvailableListener(Runnable listener) {
+      queue.dataListener = listener;
+    }
+  }
+
+  /** Builds a {@link MemoryQueueAdapterFactory}; each option may be set once. */
+  public static final class Builder {
+    private Integer queueCount;
+    private Integer queueCapacity;
+    private StreamFailureHandler failureHandler;
+    private Consumer<BatchContainer> ackListener;
+
+    private Builder() {}
+
+    /** Sets the number of queues [8]; 1 to 4096. */
+    public Builder queueCount(int count) {
+      once("queueCount", queueCount);
+      if (count < 1 || count > 4096) {
+        throw new IllegalArgumentException(
+            "queueCount was " + count + " but it must be between 1 and 4096");
+      }
+      queueCount = count;
+      return this;
+    }
+
+    /** Sets how many unread batches a queue holds before producers are refused [100000]; >= 1. */
+    public Builder queueCapacity(int capacity) {
+      once("queueCapacity", queueCapacity);
+      if (capacity < 1) {
+        throw new IllegalArgumentException(
+            "queueCapacity was " + capacity + " but it must be at least 1");
+      }
+      queueCapacity = capacity;
+      return this;
+    }
+
+    /** Sets what happens to undeliverable events [skip them]. */
+    public Builder failureHandler(StreamFailureHandler handler) {
+      once("failureHandler", failureHandler);
+      failureHandler = Objects.requireNonNull(handler, "failureHandler");
+      return this;
+    }
+
+    /** Observes every acknowledged batch, on the agent's thread; for tests. */
+    public Builder acknowledgementListener(Consumer<BatchContainer> listener) {
+      once("acknowledgementListener", ackListener);
+      ackListener = Objects.requireNonNull(listener, "acknowledgementListener");
+      return this;
+    }
+
+    /** Builds the factory; it serves one provider. */
+    public MemoryQueueAdapterFactory build() {
+      return new MemoryQueueAdapterFactory(this);
+    }
+
+    private static void once(String name, Object current) {
+      if (current != null) {
+        throw new IllegalStateException(name + " was already set to " + current);
+      }
+    }
+  }
+}

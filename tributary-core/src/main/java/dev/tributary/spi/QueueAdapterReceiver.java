@@ -1,0 +1,41 @@
+package dev.tributary.spi;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Reads one queue for its pulling agent.
+ *
+ * <p>Threading: every method is called by the owning agent's logical thread, never two at once, and
+ * must not block; return a stage and complete it from any thread. {@link
+ * #setDataAvailableListener(Runnable)} is the exception: the listener it receives may be run from
+ * any thread, at any time, as often as the receiver likes.
+ */
+public interface QueueAdapterReceiver {
+
+  /** Prepares the receiver: connect, seek. The agent gives up on it after {@code timeout}. */
+  CompletionStage<Void> initialize(Duration timeout);
+
+  /**
+   * Returns up to {@code maxCount} batches in queue order, or an empty list when nothing is there.
+   * Never returns a batch twice, except after a failure that the receiver recovers from by
+   * rereading (at-least-once).
+   */
+  CompletionStage<List<BatchContainer>> getQueueMessages(int maxCount);
+
+  /**
+   * Acknowledges batches that every subscription has passed, in queue order. Batches whose delivery
+   * failed are never passed here. A Kafka receiver commits from this.
+   */
+  CompletionStage<Void> messagesDelivered(List<BatchContainer> messages);
+
+  /** Releases the queue after the agent's last {@link #messagesDelivered(List)}. */
+  CompletionStage<Void> shutdown(Duration timeout);
+
+  /**
+   * Gives the receiver a signal to run when data arrives, so the agent reads at once instead of at
+   * its next timer tick. Receivers that cannot tell ignore it.
+   */
+  default void setDataAvailableListener(Runnable listener) {}
+}
