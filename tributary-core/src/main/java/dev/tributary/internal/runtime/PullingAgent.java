@@ -470,7 +470,9 @@ final class PullingAgent {
         continue;
       }
       stream = stream != null ? stream : new StreamState(id);
-      Consumer c = new Consumer(sub.id, id, false, sub, cache.cursor(id, firstToken), null);
+      StreamSequenceToken start = sub.startToken != null ? sub.startToken : firstToken;
+      sub.startToken = null;
+      Consumer c = new Consumer(sub.id, id, false, sub, openCursor(id, start, sub.observer), start);
       add(stream, c);
       completeAttach(sub);
     }
