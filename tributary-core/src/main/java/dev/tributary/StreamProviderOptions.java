@@ -268,14 +268,15 @@ public final class StreamProviderOptions {
     /** Sets the backoff between delivery retries [exponential 1 s .. 30 s with jitter]. */
     public Builder deliveryBackoff(BackoffPolicy policy) {
       once("deliveryBackoff", deliveryBackoff);
-      deliveryBackoff = Objects.requireNonNull(policy, "deliveryBackoff");
+      deliveryBackoff =
+          Objects.requireNonNull(policy, "deliveryBackoff was null but it must be set");
       return this;
     }
 
     /** Sets the backoff between read retries [exponential 100 ms .. 5 s with jitter]. */
     public Builder readBackoff(BackoffPolicy policy) {
       once("readBackoff", readBackoff);
-      readBackoff = Objects.requireNonNull(policy, "readBackoff");
+      readBackoff = Objects.requireNonNull(policy, "readBackoff was null but it must be set");
       return this;
     }
 
@@ -285,7 +286,7 @@ public final class StreamProviderOptions {
      */
     public Builder balancer(Supplier<StreamQueueBalancer> balancerFactory) {
       once("balancer", balancer);
-      balancer = Objects.requireNonNull(balancerFactory, "balancer");
+      balancer = Objects.requireNonNull(balancerFactory, "balancer was null but it must be set");
       return this;
     }
 

@@ -90,8 +90,9 @@ public interface StreamRuntime extends AutoCloseable {
       if (name == null || name.isBlank()) {
         throw new IllegalArgumentException("provider name was '" + name + "' but it must be set");
       }
-      Objects.requireNonNull(factory, () -> "factory of provider '" + name + "' was null");
-      Objects.requireNonNull(agents, "agents");
+      Objects.requireNonNull(
+          factory, () -> "factory of provider '" + name + "' was null but it must be set");
+      Objects.requireNonNull(agents, "agents was null but it must be set");
       if (providers.containsKey(name)) {
         throw new IllegalArgumentException("provider '" + name + "' was already added");
       }
@@ -122,9 +123,9 @@ public interface StreamRuntime extends AutoCloseable {
     }
 
     private Builder addImplicit(String provider, String namespace, Function<StreamId, ?> factory) {
-      Objects.requireNonNull(provider, "provider");
-      Objects.requireNonNull(namespace, "namespace");
-      Objects.requireNonNull(factory, "observer factory");
+      Objects.requireNonNull(provider, "provider was null but it must be set");
+      Objects.requireNonNull(namespace, "namespace was null but it must be set");
+      Objects.requireNonNull(factory, "observer factory was null but it must be set");
       for (ImplicitSpec s : implicits) {
         if (s.provider().equals(provider) && s.namespace().equals(namespace)) {
           throw new IllegalArgumentException(
@@ -144,21 +145,21 @@ public interface StreamRuntime extends AutoCloseable {
     /** Registers metrics in {@code registry} [none]. */
     public Builder meterRegistry(MeterRegistry registry) {
       once("meterRegistry", meterRegistry);
-      meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+      meterRegistry = Objects.requireNonNull(registry, "meterRegistry was null but it must be set");
       return this;
     }
 
     /** Sets the filter that subscriptions' filter data is given to [all events pass]. */
     public Builder streamFilter(StreamFilter filter) {
       once("streamFilter", streamFilter);
-      streamFilter = Objects.requireNonNull(filter, "streamFilter");
+      streamFilter = Objects.requireNonNull(filter, "streamFilter was null but it must be set");
       return this;
     }
 
     /** Sets where explicit subscriptions are kept [in memory]. */
     public Builder pubSubStore(PubSubStore store) {
       once("pubSubStore", pubSubStore);
-      pubSubStore = Objects.requireNonNull(store, "pubSubStore");
+      pubSubStore = Objects.requireNonNull(store, "pubSubStore was null but it must be set");
       return this;
     }
 
@@ -166,7 +167,7 @@ public interface StreamRuntime extends AutoCloseable {
     @Incubating
     public Builder clock(Clock c) {
       once("clock", clock);
-      clock = Objects.requireNonNull(c, "clock");
+      clock = Objects.requireNonNull(c, "clock was null but it must be set");
       return this;
     }
 

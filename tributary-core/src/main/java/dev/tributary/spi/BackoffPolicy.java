@@ -34,7 +34,7 @@ public interface BackoffPolicy {
       int shift = Math.min(Math.max(attempt - 1, 0), 40);
       long ceiling =
           minNanos > (maxNanos >> shift) ? maxNanos : Math.min(maxNanos, minNanos << shift);
-      long half = ceiling / 2;
+      long half = Math.max(1, ceiling / 2);
       return Duration.ofNanos(half + ThreadLocalRandom.current().nextLong(ceiling - half + 1));
     };
   }

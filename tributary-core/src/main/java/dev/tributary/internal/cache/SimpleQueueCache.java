@@ -81,6 +81,10 @@ public final class SimpleQueueCache implements QueueCache {
 
   @Override
   public void addToCache(List<BatchContainer> batches) {
+    if (batches.isEmpty()) {
+      return;
+    }
+    ensureRingCovers(bucketOf(nextIndex + batches.size() - 1));
     for (int i = 0, n = batches.size(); i < n; i++) {
       BatchContainer batch = batches.get(i);
       Entry e = new Entry(batch, nextIndex++);
@@ -95,7 +99,6 @@ public final class SimpleQueueCache implements QueueCache {
       }
       chain.tail = e;
     }
-    ensureRingCovers();
   }
 
   @Override
@@ -215,22 +218,26 @@ public final class SimpleQueueCache implements QueueCache {
     return (int) (bucket & (bucketCursors.length - 1));
   }
 
-  private void ensureRingCovers() {
-    if (entries.isEmpty()) {
-      return;
-    }
-    long oldest = bucketOf(entries.peekFirst().index);
-    long newest = bucketOf(entries.peekLast().index);
-    if (newest - oldest + 1 < bucketCursors.length) {
+  /**
+   * Grows the ring of bucket cursor counts so that every bucket from the oldest held one to {@code
+   * newestBucket} has its own slot. Runs before batches are added, while the old slots are still
+   * unambiguous.
+   */
+  private void ensureRingCovers(long newestBucket) {
+    long oldest = entries.isEmpty() ? bucketOf(nextIndex) : bucketOf(entries.peekFirst().index);
+    if (newestBucket - oldest + 1 <= bucketCursors.length) {
       return;
     }
     int length = bucketCursors.length;
-    while (newest - oldest + 1 >= length) {
+    while (newestBucket - oldest + 1 > length) {
       length <<= 1;
     }
     int[] grown = new int[length];
-    for (long b = oldest; b <= newest; b++) {
-      grown[(int) (b & (length - 1))] = bucketCursors[slot(b)];
+    if (!entries.isEmpty()) {
+      long newestExisting = bucketOf(nextIndex - 1);
+      for (long b = oldest; b <= newestExisting; b++) {
+        grown[(int) (b & (length - 1))] = bucketCursors[slot(b)];
+      }
     }
     bucketCursors = grown;
   }
@@ -317,7 +324,10 @@ public final class SimpleQueueCache implements QueueCache {
         current = null;
       }
       heldFrom = null;
-      pin(-1);
+      // Keep holding the stream's next cached batch: it is not delivered yet, and the agent may
+      // yield before it moves there.
+      Entry next = last == null || last.purged ? null : last.nextInStream;
+      pin(next == null ? -1 : bucketOf(next.index));
     }
 
     void pin(long bucket) {

@@ -622,7 +622,12 @@ final class PullingAgent {
         return;
       }
     }
-    // A long synchronous run: let other consumers and the pump have the thread.
+    // A long synchronous run: let other consumers and the pump have the thread. Prepare first so
+    // that the cursor holds the next batch across the yield and no purge can acknowledge it.
+    if (!prepare(c)) {
+      c.waiting = true;
+      return;
+    }
     exec.execute(() -> deliver(c));
   }
 

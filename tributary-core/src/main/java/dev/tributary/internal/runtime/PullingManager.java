@@ -31,6 +31,7 @@ final class PullingManager {
   private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
   private boolean busy;
   private boolean rerun;
+  private volatile boolean closed;
 
   PullingManager(PersistentStreamProvider provider) {
     this.provider = provider;
@@ -40,7 +41,8 @@ final class PullingManager {
   /** The balancer's listener: any thread. */
   CompletionStage<Void> queueDistributionChanged(Set<QueueId> owned) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    target = Set.copyOf(owned);
+    // Once closed, late balancer callbacks (a rebalance during close) must not start agents again.
+    target = closed ? Set.of() : Set.copyOf(owned);
     exec.execute(
         () -> {
           waiting.add(done);
@@ -112,8 +114,9 @@ final class PullingManager {
     return List.copyOf(agents.values());
   }
 
-  /** Stops every agent. */
+  /** Stops every agent, for good. */
   CompletionStage<Void> stopAll() {
+    closed = true;
     return queueDistributionChanged(Set.of());
   }
 }

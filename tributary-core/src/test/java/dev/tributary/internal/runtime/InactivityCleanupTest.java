@@ -1,0 +1,201 @@
+package dev.tributary.internal.runtime;
+
+import static dev.tributary.internal.runtime.RuntimeFixture.DONE;
+import static dev.tributary.internal.runtime.RuntimeFixture.WAIT;
+import static dev.tributary.internal.runtime.RuntimeFixture.join;
+import static dev.tributary.internal.runtime.RuntimeFixture.onlyAgent;
+import static dev.tributary.internal.runtime.RuntimeFixture.snapshot;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tributary.StreamId;
+import dev.tributary.StreamObserver;
+import dev.tributary.StreamRuntime;
+import dev.tributary.StreamSubscriptionHandle;
+import dev.tributary.memory.MemoryQueueAdapterFactory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Inactivity cleanup driven by a fake clock: an agent forgets streams idle for longer than {@code
+ * streamInactivityPeriod} that have nothing in flight, and picks them up again on their next event.
+ * The timer runs on real time (every 5 ms) so that pumps happen; only the clock the agent measures
+ * idleness with is fake.
+ */
+class InactivityCleanupTest {
+  private static final Duration INACTIVITY = Duration.ofMinutes(1);
+
+  @RegisterExtension final RuntimeFixture fixture = new RuntimeFixture();
+
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final Map<String, AtomicInteger> factoryCalls = new ConcurrentHashMap<>();
+  private final Map<String, List<Object>> received = new ConcurrentHashMap<>();
+
+  private StreamRuntime runtime() {
+    return fixture.start(
+        fixture
+            .builder()
+            .clock(clock)
+            .addProvider(
+                "mem",
+                MemoryQueueAdapterFactory.builder().queueCount(1).build(),
+                o ->
+                    o.cacheSize(64)
+                        .streamInactivityPeriod(INACTIVITY)
+                        .getQueueMessagesTimerPeriod(Duration.ofMillis(5)))
+            .implicitSubscription(
+                "mem",
+                "imp",
+                id -> {
+                  factoryCalls
+                      .computeIfAbsent(id.key(), k -> new AtomicInteger())
+                      .incrementAndGet();
+                  return recorder(id.key());
+                }));
+  }
+
+  private StreamObserver<Object> recorder(String key) {
+    return (item, token) -> {
+      received.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(item);
+      return DONE;
+    };
+  }
+
+  private void produce(StreamRuntime rt, String namespace, String key, Object item) {
+    join(rt.provider("mem").stream(StreamId.of(namespace, key)).onNext(item));
+  }
+
+  private void awaitReceived(String key, Object... items) {
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> assertThat(received.getOrDefault(key, List.of())).containsExactly(items));
+  }
+
+  @Test
+  void idleImplicitStream_isDroppedAfterTheInactivityPeriod_andReactivatedByItsNextEvent() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+
+    produce(rt, "imp", "a", "a1");
+    awaitReceived("a", "a1");
+    clock.advance(Duration.ofSeconds(40));
+    produce(rt, "imp", "b", "b1");
+    awaitReceived("b", "b1");
+    assertThat(snapshot(agent).streams()).isEqualTo(2);
+
+    // Now a has been idle for 80 s and b for 40 s: only a goes.
+    clock.advance(Duration.ofSeconds(40));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              PullingAgent.Snapshot s = snapshot(agent);
+              assertThat(s.streams()).isEqualTo(1);
+              assertThat(s.subscriptions()).isEqualTo(1);
+              assertThat(s.cursors()).isEqualTo(1);
+            });
+
+    produce(rt, "imp", "a", "a2");
+    produce(rt, "imp", "b", "b2");
+    awaitReceived("a", "a1", "a2");
+    awaitReceived("b", "b1", "b2");
+    assertThat(factoryCalls.get("a")).as("a's observer is created again").hasValue(2);
+    assertThat(factoryCalls.get("b")).as("b's observer is kept").hasValue(1);
+    assertThat(snapshot(agent).streams()).isEqualTo(2);
+  }
+
+  @Test
+  void streamIdleForLessThanThePeriod_isKept() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    produce(rt, "imp", "a", "a1");
+    awaitReceived("a", "a1");
+
+    // Exactly the period is not longer than the period; a cleanup pass runs (>= period / 10).
+    clock.advance(INACTIVITY);
+    produce(rt, "imp", "probe", "p1");
+    awaitReceived("probe", "p1");
+    produce(rt, "imp", "a", "a2");
+    awaitReceived("a", "a1", "a2");
+
+    assertThat(factoryCalls.get("a")).hasValue(1);
+    assertThat(snapshot(agent).streams()).isEqualTo(2);
+  }
+
+  @Test
+  void idleStreamWithAnExplicitSubscription_isDropped_andTheSubscriptionKeepsReceiving() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    StreamSubscriptionHandle<Object> handle =
+        join(rt.provider("mem").stream(StreamId.of("exp", "e")).subscribe(recorder("e")));
+    produce(rt, "exp", "e", "e1");
+    awaitReceived("e", "e1");
+    assertThat(snapshot(agent).subscriptions()).isEqualTo(1);
+
+    clock.advance(INACTIVITY.plusSeconds(1));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              PullingAgent.Snapshot s = snapshot(agent);
+              assertThat(s.streams()).isZero();
+              assertThat(s.subscriptions()).isZero();
+              assertThat(s.cursors()).isZero();
+            });
+
+    produce(rt, "exp", "e", "e2");
+    produce(rt, "exp", "e", "e3");
+    awaitReceived("e", "e1", "e2", "e3");
+    assertThat(snapshot(agent).subscriptions()).isEqualTo(1);
+
+    // The handle still works after the stream was dropped and picked up again.
+    join(handle.unsubscribe());
+    assertThat(snapshot(agent).subscriptions()).isZero();
+  }
+
+  @Test
+  void idleStreamWithADeliveryInFlight_isKept() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    List<Object> slow = new CopyOnWriteArrayList<>();
+    join(
+        rt.provider("mem").stream(StreamId.of("exp", "slow"))
+            .subscribe(
+                (item, token) -> {
+                  slow.add(item);
+                  return slow.size() == 1 ? gate : DONE;
+                }));
+    try {
+      produce(rt, "exp", "slow", "s1");
+      produce(rt, "imp", "a", "a1");
+      awaitReceived("a", "a1");
+      await().atMost(WAIT).until(() -> slow.size() == 1);
+
+      clock.advance(INACTIVITY.multipliedBy(2));
+      // The cleanup pass that drops the idle implicit stream keeps the busy one.
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                PullingAgent.Snapshot s = snapshot(agent);
+                assertThat(s.streams()).isEqualTo(1);
+                assertThat(s.subscriptions()).isEqualTo(1);
+              });
+    } finally {
+      gate.complete(null);
+    }
+    produce(rt, "exp", "slow", "s2");
+    await().atMost(WAIT).until(() -> slow.size() == 2);
+    assertThat(slow).containsExactly("s1", "s2");
+  }
+}
