@@ -41,6 +41,7 @@ public final class SimpleQueueCache implements QueueCache {
   private int[] bucketCursors = new int[32];
   private long nextIndex;
   private StreamSequenceToken lastPurgedToken;
+  private StreamSequenceToken firstAddedToken;
   private int cursorCount;
 
   /** Creates the cache of {@code queueId} holding at most {@code cacheSize} batches. */
@@ -85,6 +86,9 @@ public final class SimpleQueueCache implements QueueCache {
       return;
     }
     ensureRingCovers(bucketOf(nextIndex + batches.size() - 1));
+    if (firstAddedToken == null) {
+      firstAddedToken = batches.get(0).sequenceToken();
+    }
     for (int i = 0, n = batches.size(); i < n; i++) {
       BatchContainer batch = batches.get(i);
       Entry e = new Entry(batch, nextIndex++);
@@ -147,7 +151,11 @@ public final class SimpleQueueCache implements QueueCache {
     }
     boolean chainCoversToken =
         chain != null && chain.head.batch.sequenceToken().compareTo(token) <= 0;
-    if (lastPurgedToken != null && token.compareTo(lastPurgedToken) <= 0 && !chainCoversToken) {
+    // A miss: batches at or after the token were purged, or the token predates everything this
+    // cache ever held (the queue was read from a later position).
+    boolean purged = lastPurgedToken != null && token.compareTo(lastPurgedToken) <= 0;
+    boolean beforeStart = firstAddedToken != null && token.compareTo(firstAddedToken) < 0;
+    if ((purged || beforeStart) && !chainCoversToken) {
       throw new QueueCacheMissException(
           queueId.toString(),
           streamId,
