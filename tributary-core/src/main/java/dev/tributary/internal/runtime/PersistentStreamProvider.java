@@ -131,6 +131,21 @@ final class PersistentStreamProvider implements StreamProvider {
         options.balancer() != null
             ? options.balancer().get()
             : factory.queueBalancer().orElseGet(StaticQueueBalancer::allQueues);
+    if (!a.isRewindable()) {
+      for (LocalSubscription sub : registry.values()) {
+        if (sub.startToken != null) {
+          sub.attached.completeExceptionally(
+              new IllegalArgumentException(
+                  "cannot subscribe to "
+                      + sub.streamId
+                      + " from token "
+                      + sub.startToken
+                      + ": provider '"
+                      + name
+                      + "' is not rewindable; subscribe without a token"));
+        }
+      }
+    }
     manager = new PullingManager(this);
     if (a.direction().reads()) {
       balancer.start(mapper, manager::queueDistributionChanged);
@@ -254,7 +269,7 @@ final class PersistentStreamProvider implements StreamProvider {
             });
   }
 
-  private void checkRewind(StreamId id, StreamSequenceToken token) {
+  void checkRewind(StreamId id, StreamSequenceToken token) {
     QueueAdapter a = adapter;
     if (token != null && a != null && !a.isRewindable()) {
       throw new IllegalArgumentException(

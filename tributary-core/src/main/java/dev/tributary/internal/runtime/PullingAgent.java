@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -367,7 +368,11 @@ final class PullingAgent {
   }
 
   private void onBatches(List<BatchContainer> batches) {
-    metrics.eventsRead.increment(batches.size());
+    int events = 0;
+    for (int i = 0, n = batches.size(); i < n; i++) {
+      events += batches.get(i).eventCount();
+    }
+    metrics.eventsRead.increment(events);
     cache.addToCache(batches);
     long now = provider.clock().millis();
     for (int i = 0, n = batches.size(); i < n; i++) {
@@ -457,29 +462,39 @@ final class PullingAgent {
    * so nothing of it is purged before they see it. Returns null when nobody subscribes.
    */
   private StreamState register(StreamId id, StreamSequenceToken firstToken) {
-    StreamState stream = null;
-    for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
-      stream = stream != null ? stream : new StreamState(id);
-      UUID subId = implicit.subscriptionId(id);
-      Consumer c = new Consumer(subId, id, true, null, cache.cursor(id, firstToken), null);
-      c.implicitFactory = implicit;
-      add(stream, c);
+    List<PersistentStreamProvider.Implicit> implicits = provider.implicitFor(id.namespace());
+    Set<LocalSubscription> subs = provider.localSubscriptions(id);
+    if (implicits.isEmpty() && subs.isEmpty()) {
+      return null;
     }
-    for (LocalSubscription sub : provider.localSubscriptions(id)) {
+    StreamState stream = newStream(id, firstToken);
+    for (LocalSubscription sub : subs) {
       if (sub.faulted || sub.observer == null || consumers.containsKey(sub.id)) {
         continue;
       }
-      stream = stream != null ? stream : new StreamState(id);
       StreamSequenceToken start = sub.startToken != null ? sub.startToken : firstToken;
       sub.startToken = null;
       Consumer c = new Consumer(sub.id, id, false, sub, openCursor(id, start, sub.observer), start);
       add(stream, c);
       completeAttach(sub);
     }
-    if (stream != null) {
-      streams.put(id, stream);
-      publishGauges();
+    return stream;
+  }
+
+  /**
+   * Starts tracking {@code id} with its implicit subscriptions, whose cursors open at {@code
+   * implicitStart} (null: at the next batch of the stream).
+   */
+  private StreamState newStream(StreamId id, StreamSequenceToken implicitStart) {
+    StreamState stream = new StreamState(id);
+    for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
+      UUID subId = implicit.subscriptionId(id);
+      Consumer c = new Consumer(subId, id, true, null, cache.cursor(id, implicitStart), null);
+      c.implicitFactory = implicit;
+      add(stream, c);
     }
+    streams.put(id, stream);
+    publishGauges();
     return stream;
   }
 
@@ -504,7 +519,10 @@ final class PullingAgent {
     StreamSequenceToken token = sub.startToken;
     sub.startToken = null;
     QueueCacheCursor cursor = openCursor(sub.streamId, token, sub.observer);
-    StreamState stream = streams.computeIfAbsent(sub.streamId, StreamState::new);
+    StreamState stream = streams.get(sub.streamId);
+    if (stream == null) {
+      stream = newStream(sub.streamId, null);
+    }
     stream.lastActivityMillis = provider.clock().millis();
     Consumer c = new Consumer(sub.id, sub.streamId, false, sub, cursor, token);
     add(stream, c);
@@ -544,6 +562,9 @@ final class PullingAgent {
         () -> {
           Consumer c = consumers.get(sub.id);
           if (c == null) {
+            if (token != null) {
+              sub.startToken = token;
+            }
             attachNow(sub);
           } else if (token != null) {
             c.close();
@@ -590,7 +611,7 @@ final class PullingAgent {
     c.waiting = false;
     for (int i = 0; i < MAX_SYNC_DELIVERIES; i++) {
       if (!prepare(c)) {
-        c.waiting = true;
+        becomeWaiting(c);
         return;
       }
       CompletionStage<Void> stage = invoke(c);
@@ -625,10 +646,18 @@ final class PullingAgent {
     // A long synchronous run: let other consumers and the pump have the thread. Prepare first so
     // that the cursor holds the next batch across the yield and no purge can acknowledge it.
     if (!prepare(c)) {
-      c.waiting = true;
+      becomeWaiting(c);
       return;
     }
     exec.execute(() -> deliver(c));
+  }
+
+  /** The consumer caught up; if it was what kept the cache full, read again now. */
+  private void becomeWaiting(Consumer c) {
+    c.waiting = true;
+    if (underPressure) {
+      requestPump();
+    }
   }
 
   /**
@@ -672,6 +701,19 @@ final class PullingAgent {
     List<SequentialItem<Object>> items = new ArrayList<>();
     int containers = 0;
     StreamSequenceToken last = null;
+    if (c.batch != null && c.nextEvent < c.batch.eventCount()) {
+      // A single-event observer was swapped for a batch one in the middle of this batch.
+      containers = 1;
+      for (int i = c.nextEvent, n = c.batch.eventCount(); i < n; i++) {
+        StreamSequenceToken token = c.batch.eventToken(i);
+        Object item = c.batch.event(i);
+        last = token;
+        if (!c.skips(token) && provider.filter(c.streamId, item, c.filterData())) {
+          items.add(new SequentialItem<>(item, token));
+        }
+      }
+      c.nextEvent = 0;
+    }
     while (containers < options.batchContainerBatchSize() && c.cursor.moveNext()) {
       BatchContainer batch = c.cursor.current();
       containers++;

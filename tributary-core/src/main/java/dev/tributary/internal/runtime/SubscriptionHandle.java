@@ -51,6 +51,7 @@ final class SubscriptionHandle<T> implements StreamSubscriptionHandle<T> {
   public CompletionStage<StreamSubscriptionHandle<T>> resume(
       StreamObserver<T> observer, StreamSequenceToken token) {
     Objects.requireNonNull(observer, "observer");
+    provider.checkRewind(subscription.streamId, token);
     use("resume()");
     return provider.resume(subscription, ObserverRef.of(observer), token);
   }
