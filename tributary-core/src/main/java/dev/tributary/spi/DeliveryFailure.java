@@ -13,7 +13,7 @@ import java.util.UUID;
  * @param subscriptionId the subscription that failed
  * @param streamId the event's stream
  * @param token the event's token
- * @param batch the batch holding the event, for dead-lettering
+ * @param batch the batch holding the event, for dead-lettering; null for a subscription failure
  * @param implicit true for implicit subscriptions, which are never faulted
  * @param cause the last failure
  */

@@ -26,7 +26,11 @@ public interface StreamFailureHandler {
     return CompletableFuture.completedFuture(null);
   }
 
-  /** Called when a subscription could not be attached (its start token could not be read). */
+  /**
+   * Called when a subscription could not start where it asked: its start token was already evicted
+   * from the cache ({@code failure.cause()} is the {@link dev.tributary.QueueCacheMissException}).
+   * The subscription then starts at the oldest cached event of its stream.
+   */
   default CompletionStage<Void> onSubscriptionFailure(DeliveryFailure failure) {
     return CompletableFuture.completedFuture(null);
   }

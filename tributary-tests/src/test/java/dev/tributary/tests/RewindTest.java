@@ -12,13 +12,16 @@ import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamSubscriptionHandle;
 import dev.tributary.memory.GeneratorAdapterFactory;
 import dev.tributary.memory.MemoryQueueAdapterFactory;
+import dev.tributary.spi.DeliveryFailure;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.Gate;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -72,6 +75,47 @@ class RewindTest extends MemoryRuntimeTest {
     h.assertExactly("late", s, ints(10, 15)).assertInOrderNoDuplicates();
     assertThat(h.errors("late", s)).hasSize(1);
     assertThat(h.counter("tributary.cache.misses", "provider", MEM)).isEqualTo(1.0);
+  }
+
+  @Test
+  void subscribeFromAnEvictedToken_tellsTheFailureHandlerOnce() {
+    List<DeliveryFailure> failures = new CopyOnWriteArrayList<>();
+    StreamFailureHandler handler =
+        new StreamFailureHandler() {
+          @Override
+          public boolean shouldFaultSubscriptionOnError() {
+            return false;
+          }
+
+          @Override
+          public CompletionStage<Void> onSubscriptionFailure(DeliveryFailure failure) {
+            failures.add(failure);
+            return CompletableFuture.completedFuture(null);
+          }
+        };
+    DeliveryHarness h =
+        start(
+            MemoryQueueAdapterFactory.builder().queueCount(1).failureHandler(handler).build(),
+            o -> {},
+            (x, b) -> {});
+    StreamId s = StreamId.of("orders", "evicted-handler");
+    h.subscribe("live", s);
+    h.produce(s, ints(0, 10));
+    h.awaitCount("live", s, 10);
+    h.awaitThat("the 10 events are evicted (acknowledged)", () -> memory.acknowledgedCount() == 10);
+    StreamSequenceToken third = h.tokens("live", s).get(3);
+
+    StreamSubscriptionHandle<Integer> late = h.subscribe("late", s, third);
+
+    assertThat(failures).hasSize(1);
+    DeliveryFailure failure = failures.get(0);
+    assertThat(failure.subscriptionId()).isEqualTo(late.subscriptionId());
+    assertThat(failure.streamId()).isEqualTo(s);
+    assertThat(failure.token()).isEqualTo(third);
+    assertThat(failure.cause()).isInstanceOf(QueueCacheMissException.class);
+    h.produce(s, ints(10, 12));
+    h.awaitCount("late", s, 2).assertExactly("late", s, ints(10, 12));
+    assertThat(failures).hasSize(1);
   }
 
   @Test

@@ -474,7 +474,7 @@ final class PullingAgent {
       }
       StreamSequenceToken start = sub.startToken != null ? sub.startToken : firstToken;
       sub.startToken = null;
-      Consumer c = new Consumer(sub.id, id, false, sub, openCursor(id, start, sub.observer), start);
+      Consumer c = new Consumer(sub.id, id, false, sub, openCursor(sub, start), start);
       add(stream, c);
       completeAttach(sub);
     }
@@ -518,7 +518,7 @@ final class PullingAgent {
     }
     StreamSequenceToken token = sub.startToken;
     sub.startToken = null;
-    QueueCacheCursor cursor = openCursor(sub.streamId, token, sub.observer);
+    QueueCacheCursor cursor = openCursor(sub, token);
     StreamState stream = streams.get(sub.streamId);
     if (stream == null) {
       stream = newStream(sub.streamId, null);
@@ -531,16 +531,29 @@ final class PullingAgent {
     deliver(c);
   }
 
-  private QueueCacheCursor openCursor(
-      StreamId id, StreamSequenceToken token, ObserverRef observer) {
+  /**
+   * Opens the cursor of an explicit subscription at {@code token}. A token whose batches were
+   * evicted is reported to the observer and the failure handler, and the cursor opens at the oldest
+   * batch of the stream the cache still holds: the consumer learns what it missed and loses nothing
+   * more.
+   */
+  private QueueCacheCursor openCursor(LocalSubscription sub, StreamSequenceToken token) {
+    StreamId id = sub.streamId;
     try {
       return cache.cursor(id, token);
     } catch (QueueCacheMissException miss) {
       metrics.cacheMisses.increment();
       log.info("Queue {}: {}", queueId, miss.getMessage());
+      ObserverRef observer = sub.observer;
       Throwable t = observer == null ? null : observer.onError(miss);
       if (t != null) {
         log.warn("Queue {}: onError of a subscription to {} threw", queueId, id, t);
+      }
+      try {
+        failureHandler.onSubscriptionFailure(
+            new DeliveryFailure(provider.name(), queueId, sub.id, id, token, null, false, miss));
+      } catch (Throwable e) {
+        log.warn("Queue {}: failure handler threw for subscription {}", queueId, sub.id, e);
       }
       return cache.cursorAtOldest(id);
     }
@@ -568,7 +581,7 @@ final class PullingAgent {
             attachNow(sub);
           } else if (token != null) {
             c.close();
-            c.reopen(openCursor(sub.streamId, token, sub.observer), token);
+            c.reopen(openCursor(sub, token), token);
             deliver(c);
           } else if (c.waiting) {
             deliver(c);
