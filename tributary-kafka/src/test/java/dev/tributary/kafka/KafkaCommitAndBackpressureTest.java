@@ -1,0 +1,103 @@
+package dev.tributary.kafka;
+
+import static dev.tributary.kafka.KafkaTestSupport.committed;
+import static dev.tributary.kafka.KafkaTestSupport.factory;
+import static dev.tributary.kafka.KafkaTestSupport.produce;
+import static dev.tributary.kafka.KafkaTestSupport.strings;
+import static dev.tributary.kafka.KafkaTestSupport.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tributary.StreamObserver;
+import dev.tributary.StreamRuntime;
+import dev.tributary.testkit.kafka.KafkaBroker;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Offsets are committed only after delivery, and a slow subscription pauses its partition
+ * (backpressure) without losing or reordering anything.
+ */
+class KafkaCommitAndBackpressureTest {
+  static final KafkaBroker broker = KafkaBroker.shared();
+  static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void blockedSubscription_holdsTheCommitBelowItsEvent_andPausesThePartitionWithoutLoss() {
+    String topic = unique("blocked");
+    String group = unique("g");
+    broker.createTopic(topic, 1);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    AtomicLong blockedOffset = new AtomicLong(-1);
+    KafkaQueueAdapterFactory f =
+        factory(broker, group)
+            .topic(topic, strings(1))
+            .maxBufferedRecordsPerPartition(20)
+            .stallTimeout(Duration.ofMillis(500))
+            .build();
+    try (StreamRuntime rt =
+        StreamRuntime.builder()
+            .addProvider("kafka", f, o -> o.cacheSize(32))
+            .implicitSubscription(
+                "kafka",
+                topic,
+                id -> {
+                  StreamObserver<String> inner = rec.observer(id);
+                  return (String item, dev.tributary.StreamSequenceToken token) -> {
+                    if (item.equals("k0:5")) {
+                      blockedOffset.set(token.sequenceNumber());
+                      return gate.thenCompose(v -> inner.onNext(item, token));
+                    }
+                    return inner.onNext(item, token);
+                  };
+                })
+            .meterRegistry(registry)
+            .threads(2)
+            .build()) {
+      rt.start();
+      Map<String, List<String>> expected = produce(broker, topic, 6, 50, 0);
+      await().atMost(WAIT).until(() -> blockedOffset.get() >= 0);
+      long blocked = blockedOffset.get();
+
+      // The cache fills behind the blocked event, the agent stops reading, the buffer fills and
+      // the partition is paused; the watchdog reports it stalled and why.
+      await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.PAUSED) == 1);
+      await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.STALLED) == 1);
+      PartitionState state = f.adapter().state(new TopicPartition(topic, 0));
+      assertThat(f.adapter().stallReason(state)).startsWith("paused by backpressure");
+
+      // Other streams were delivered past the blocked event, yet the commit stays below it.
+      long highest =
+          rec.offsets.values().stream().flatMap(List::stream).mapToLong(x -> x).max().orElse(-1);
+      assertThat(highest).isGreaterThan(blocked);
+      await()
+          .during(Duration.ofMillis(1500))
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> committed(broker, group, topic).getOrDefault(0, 0L) <= blocked);
+
+      gate.complete(null);
+      await().atMost(WAIT).until(() -> rec.total() >= 300);
+      rec.assertComplete(topic, expected, false);
+      assertThat(rec.total()).isEqualTo(300);
+      await().atMost(WAIT).until(() -> committed(broker, group, topic).getOrDefault(0, 0L) == 300L);
+      await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.PAUSED) == 0);
+      await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.STALLED) == 0);
+      assertThat(gauge(registry, topic, KafkaMetrics.LAG)).isZero();
+      assertThat(gauge(registry, topic, KafkaMetrics.WATERMARK)).isEqualTo(300);
+    }
+  }
+
+  private static double gauge(SimpleMeterRegistry registry, String topic, String name) {
+    Gauge g = registry.find(name).tag("topic", topic).tag("partition", "0").gauge();
+    return g == null ? Double.NaN : g.value();
+  }
+}

@@ -1,0 +1,194 @@
+package dev.tributary.kafka;
+
+import static dev.tributary.kafka.KafkaTestSupport.committed;
+import static dev.tributary.kafka.KafkaTestSupport.endOffsets;
+import static dev.tributary.kafka.KafkaTestSupport.factory;
+import static dev.tributary.kafka.KafkaTestSupport.produce;
+import static dev.tributary.kafka.KafkaTestSupport.strings;
+import static dev.tributary.kafka.KafkaTestSupport.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tributary.EventSequenceToken;
+import dev.tributary.StreamObserver;
+import dev.tributary.StreamRuntime;
+import dev.tributary.StreamSequenceToken;
+import dev.tributary.testkit.kafka.KafkaBroker;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** Where reading starts: each ConsumeMode, a fresh group, and a restart after commits. */
+class KafkaConsumeModeTest {
+  static final KafkaBroker broker = KafkaBroker.shared();
+  static final Duration WAIT = Duration.ofSeconds(60);
+  static final int PARTITIONS = 2;
+
+  private static StreamRuntime runtime(
+      KafkaQueueAdapterFactory f, String topic, KafkaTestSupport.Recorder rec) {
+    return StreamRuntime.builder()
+        .addProvider("kafka", f, o -> o.cacheSize(128))
+        .implicitSubscription("kafka", topic, rec.factory())
+        .threads(2)
+        .build();
+  }
+
+  /** Runs a runtime until it delivered {@code count} events and committed the log end. */
+  private static void consumeAll(
+      KafkaQueueAdapterFactory f,
+      String topic,
+      String group,
+      KafkaTestSupport.Recorder rec,
+      int n) {
+    try (StreamRuntime rt = runtime(f, topic, rec)) {
+      rt.start();
+      await().atMost(WAIT).until(() -> rec.total() >= n);
+      Map<Integer, Long> ends = endOffsets(broker, topic, f.streamQueueMapper().allQueues().size());
+      await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
+    }
+  }
+
+  @Test
+  void lastCommitted_freshGroup_readsTheBacklog_thenARestartResumesAfterTheLastCommit() {
+    String topic = unique("lcm");
+    String group = unique("g");
+    broker.createTopic(topic, PARTITIONS);
+    Map<String, List<String>> first = produce(broker, topic, 5, 40, 0);
+
+    KafkaTestSupport.Recorder rec1 = new KafkaTestSupport.Recorder();
+    consumeAll(
+        factory(broker, group).topic(topic, strings(PARTITIONS)).build(), topic, group, rec1, 200);
+    rec1.assertComplete(topic, first, false);
+    assertThat(rec1.total()).isEqualTo(200);
+
+    Map<String, List<String>> second = produce(broker, topic, 5, 40, 40);
+    KafkaTestSupport.Recorder rec2 = new KafkaTestSupport.Recorder();
+    consumeAll(
+        factory(broker, group).topic(topic, strings(PARTITIONS)).build(), topic, group, rec2, 200);
+    rec2.assertComplete(topic, second, false);
+    // Close committed everything delivered, so the restart delivers nothing twice.
+    assertThat(rec2.total()).isEqualTo(200);
+  }
+
+  @Test
+  void restartAfterAnUndrainedClose_redeliversOnlyWhatCameAfterTheLastCommit() {
+    String topic = unique("redeliver");
+    String group = unique("g");
+    broker.createTopic(topic, 1);
+    Map<String, List<String>> all = produce(broker, topic, 5, 20, 0);
+    // Run 1: k0:5 never completes, so the watermark (and every commit) stays at its offset while
+    // the other streams are delivered past it; close gives up draining after drainTimeout, like a
+    // crash would leave things.
+    KafkaTestSupport.Recorder rec1 = new KafkaTestSupport.Recorder();
+    AtomicLong heldOffset = new AtomicLong(-1);
+    KafkaQueueAdapterFactory f1 = factory(broker, group).topic(topic, strings(1)).build();
+    try (StreamRuntime rt =
+        StreamRuntime.builder()
+            .addProvider("kafka", f1, o -> o.cacheSize(256).drainTimeout(Duration.ofMillis(500)))
+            .implicitSubscription(
+                "kafka",
+                topic,
+                id -> {
+                  StreamObserver<String> inner = rec1.observer(id);
+                  return (String item, StreamSequenceToken token) -> {
+                    if (item.equals("k0:5")) {
+                      heldOffset.set(token.sequenceNumber());
+                      return new CompletableFuture<Void>();
+                    }
+                    return inner.onNext(item, token);
+                  };
+                })
+            .threads(2)
+            .build()) {
+      rt.start();
+      await().atMost(WAIT).until(() -> rec1.total() >= 100 - 15);
+    }
+    // The cache acknowledges whole buckets, so the last commit is at or just below the held event.
+    long lastCommit = committed(broker, group, topic).getOrDefault(0, 0L);
+    assertThat(lastCommit).isLessThanOrEqualTo(heldOffset.get());
+    assertThat(rec1.offsets.values().stream().flatMap(List::stream).mapToLong(o -> o).max())
+        .hasValue(99);
+
+    // Run 2 resumes at the last commit: the held event and everything after it, once each.
+    KafkaTestSupport.Recorder rec2 = new KafkaTestSupport.Recorder();
+    consumeAll(
+        factory(broker, group).topic(topic, strings(1)).build(),
+        topic,
+        group,
+        rec2,
+        (int) (100 - lastCommit));
+    assertThat(rec2.total()).isEqualTo(100 - lastCommit);
+    assertThat(rec2.offsets.values().stream().flatMap(List::stream))
+        .allMatch(o -> o >= lastCommit)
+        .doesNotHaveDuplicates();
+    // Together every event arrived, in per-stream order; the duplicates are exactly what run 1
+    // delivered after its last commit.
+    KafkaTestSupport.Recorder both = new KafkaTestSupport.Recorder();
+    for (KafkaTestSupport.Recorder r : List.of(rec1, rec2)) {
+      r.values.forEach(
+          (id, values) -> {
+            List<Long> offsets = r.offsets.get(id);
+            for (int i = 0; i < values.size(); i++) {
+              both.record(id, values.get(i), new EventSequenceToken(offsets.get(i)));
+            }
+          });
+    }
+    both.assertComplete(topic, all, true);
+    long redelivered =
+        rec1.offsets.values().stream().flatMap(List::stream).filter(o -> o >= lastCommit).count();
+    assertThat((long) both.duplicates())
+        .isEqualTo(redelivered)
+        .isLessThanOrEqualTo(100 - lastCommit);
+  }
+
+  @Test
+  void streamStart_ignoresCommittedOffsets_andReadsFromTheBeginning() {
+    String topic = unique("start");
+    String group = unique("g");
+    broker.createTopic(topic, PARTITIONS);
+    Map<String, List<String>> all = produce(broker, topic, 4, 25, 0);
+    consumeAll(
+        factory(broker, group).topic(topic, strings(PARTITIONS)).build(),
+        topic,
+        group,
+        new KafkaTestSupport.Recorder(),
+        100);
+
+    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    KafkaQueueAdapterFactory f =
+        factory(broker, group)
+            .topic(topic, strings(PARTITIONS))
+            .consumeMode(ConsumeMode.STREAM_START)
+            .build();
+    try (StreamRuntime rt = runtime(f, topic, rec)) {
+      rt.start();
+      await().atMost(WAIT).until(() -> rec.total() >= 100);
+      rec.assertComplete(topic, all, false);
+    }
+  }
+
+  @Test
+  void streamEnd_skipsTheBacklog_andDeliversWhatIsWrittenAfterAssignment() {
+    String topic = unique("end");
+    broker.createTopic(topic, PARTITIONS);
+    produce(broker, topic, 4, 25, 0);
+    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    KafkaQueueAdapterFactory f =
+        factory(broker, unique("g"))
+            .topic(topic, strings(PARTITIONS))
+            .consumeMode(ConsumeMode.STREAM_END)
+            .build();
+    try (StreamRuntime rt = runtime(f, topic, rec)) {
+      rt.start();
+      // Positions are resolved before a partition counts as owned.
+      await().atMost(WAIT).until(() -> f.ownedPartitions().size() == PARTITIONS);
+      Map<String, List<String>> fresh = produce(broker, topic, 4, 25, 25);
+      await().atMost(WAIT).until(() -> rec.total() >= 100);
+      rec.assertComplete(topic, fresh, false);
+      assertThat(rec.total()).isEqualTo(100);
+    }
+  }
+}

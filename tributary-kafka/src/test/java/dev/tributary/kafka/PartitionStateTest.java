@@ -1,0 +1,108 @@
+package dev.tributary.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tributary.StreamId;
+import dev.tributary.spi.BatchContainer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+/** The buffer and watermark rules that decide what is handed out and what is committed. */
+class PartitionStateTest {
+
+  private static KafkaBatchContainer rec(long offset) {
+    return new KafkaBatchContainer(
+        StreamId.of("t", "k"), 0, offset, "v" + offset, null, 1000 + offset, null, null, false);
+  }
+
+  private static List<KafkaBatchContainer> recs(long from, long to) {
+    List<KafkaBatchContainer> out = new ArrayList<>();
+    for (long o = from; o < to; o++) {
+      out.add(rec(o));
+    }
+    return out;
+  }
+
+  private final PartitionState state = new PartitionState(new TopicPartition("t", 0), 10, false);
+
+  @Test
+  void eachOffsetIsHandedOutOnce_evenWhenAFetchRepeatsIt() {
+    state.startAt(0);
+    assertThat(state.append(recs(0, 5), 5)).isTrue();
+    assertThat(state.append(recs(3, 8), 8)).isFalse(); // a re-fetch after a re-seek overlaps
+    List<BatchContainer> out = state.drain(100);
+    assertThat(out)
+        .extracting(b -> ((KafkaBatchContainer) b).offset())
+        .containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
+    assertThat(state.drain(100)).isEmpty();
+  }
+
+  @Test
+  void commitCandidate_isTheDeliveredWatermark_andNeverGoesBackwards() {
+    state.startAt(0);
+    state.append(recs(0, 6), 6);
+    assertThat(state.commitCandidate()).isEqualTo(-1);
+    List<BatchContainer> out = state.drain(6);
+    state.delivered(out.subList(0, 3));
+    assertThat(state.commitCandidate()).isEqualTo(3);
+    state.delivered(out.subList(0, 1)); // a late, older acknowledgement
+    assertThat(state.deliveredWatermark()).isEqualTo(3);
+    // Offset 3 failed delivery (not acknowledged); 4 and 5 were: the policy handled 3.
+    state.delivered(out.subList(4, 6));
+    assertThat(state.commitCandidate()).isEqualTo(6);
+  }
+
+  @Test
+  void trailingPoisonRecords_areCommittedOnceEverythingHandedOutWasDelivered() {
+    state.startAt(0);
+    state.append(recs(0, 3), 5); // offsets 3 and 4 were poison: dealt with, not buffered
+    List<BatchContainer> out = state.drain(10);
+    assertThat(state.commitCandidate()).isEqualTo(-1);
+    state.delivered(out.subList(0, 2));
+    assertThat(state.commitCandidate()).isEqualTo(2); // offset 2 still in flight
+    state.delivered(out.subList(2, 3));
+    assertThat(state.commitCandidate()).isEqualTo(5);
+  }
+
+  @Test
+  void pendingDeadLetter_holdsTheCommitAtItsOffset() {
+    state.startAt(0);
+    state.deadLetterPending(2);
+    state.append(List.of(rec(0), rec(1), rec(3)), 4);
+    state.delivered(state.drain(10));
+    assertThat(state.commitCandidate()).isEqualTo(2);
+    state.deadLetterDone(2);
+    assertThat(state.commitCandidate()).isEqualTo(4);
+  }
+
+  @Test
+  void fullBuffer_asksForPause_andHalfDrainedAsksForResume() {
+    state.startAt(0);
+    state.append(recs(0, 10), 10);
+    assertThat(state.isFull()).isTrue();
+    state.paused = true;
+    state.drain(4);
+    assertThat(state.resumeRequested).isFalse();
+    state.drain(1);
+    assertThat(state.canResume()).isTrue();
+    assertThat(state.resumeRequested).isTrue();
+  }
+
+  @Test
+  void lagAndOldestAge_followDelivery() {
+    state.startAt(0);
+    state.logEndOffset = 10;
+    state.append(recs(0, 10), 10);
+    assertThat(state.lag()).isEqualTo(10);
+    assertThat(state.oldestUndeliveredTimestamp).isEqualTo(1000);
+    List<BatchContainer> out = state.drain(10);
+    state.delivered(out.subList(0, 4));
+    assertThat(state.lag()).isEqualTo(6);
+    assertThat(state.oldestUndeliveredTimestamp).isEqualTo(1004);
+    state.committedAt(4);
+    state.committedAt(2);
+    assertThat(state.committed).isEqualTo(4);
+  }
+}
