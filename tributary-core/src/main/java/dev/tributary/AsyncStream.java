@@ -24,7 +24,11 @@ public interface AsyncStream<T> {
   /** Produces one event; the stage completes when the queue has accepted it. */
   CompletionStage<Void> onNext(T item);
 
-  /** Produces a batch of events as one queue batch; they share a sequence number. */
+  /**
+   * Produces a batch of events, in order, to the stream's queue. Whether they form one queue batch
+   * sharing a sequence number is the queue's business: memory queues do that, Kafka writes one
+   * record (one offset) per event.
+   */
   CompletionStage<Void> onNextBatch(List<T> items);
 
   /**

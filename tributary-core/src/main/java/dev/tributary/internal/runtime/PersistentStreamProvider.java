@@ -157,28 +157,33 @@ final class PersistentStreamProvider implements StreamProvider {
         balancer.myQueues().size());
   }
 
-  CompletableFuture<Void> close() {
+  /** Stops every agent (draining and flushing); completes when they all stopped. */
+  CompletableFuture<Void> stopAgents() {
     closed = true;
     PullingManager m = manager;
     CompletableFuture<Void> stopped =
         m == null ? CompletableFuture.completedFuture(null) : m.stopAll().toCompletableFuture();
     return stopped
         .orTimeout(options.drainTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS)
-        .handle(
-            (v, e) -> {
-              if (e != null) {
-                log.warn("Provider {}: agents did not stop in time", name, e);
-              }
-              closeQuietly(balancer);
-              closeQuietly(adapter);
-              StreamingException gone =
-                  new StreamingException(
-                      "provider '" + name + "' was closed before subscribe completed");
-              for (LocalSubscription s : registry.values()) {
-                s.attached.completeExceptionally(gone);
-              }
+        .exceptionally(
+            e -> {
+              log.warn("Provider {}: agents did not stop in time", name, e);
               return null;
             });
+  }
+
+  /**
+   * Closes the balancer and the adapter after the agents stopped. Runs on the thread that closes
+   * the runtime, never on a runtime worker: adapters may block here (Kafka's final commits).
+   */
+  void release() {
+    closeQuietly(balancer);
+    closeQuietly(adapter);
+    StreamingException gone =
+        new StreamingException("provider '" + name + "' was closed before subscribe completed");
+    for (LocalSubscription s : registry.values()) {
+      s.attached.completeExceptionally(gone);
+    }
   }
 
   private void closeQuietly(AutoCloseable c) {

@@ -156,9 +156,12 @@ public final class PersistentStreamRuntime implements StreamRuntime {
     try {
       List<CompletableFuture<Void>> stops = new ArrayList<>();
       for (PersistentStreamProvider p : providers.values()) {
-        stops.add(p.close());
+        stops.add(p.stopAgents());
       }
       CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])).join();
+      for (PersistentStreamProvider p : providers.values()) {
+        p.release();
+      }
     } finally {
       scheduler.shutdownNow();
       pool.shutdown();
