@@ -1,0 +1,264 @@
+package dev.tributary.benchmarks.e2e;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The options of the end-to-end harness, parsed from the command line. Every problem is reported at
+ * once; {@link #usage()} lists every option with its default.
+ */
+public final class BenchOptions {
+
+  /** What the harness measures. */
+  public enum Mode {
+    THROUGHPUT,
+    LATENCY,
+    MEMORY
+  }
+
+  /** Which curve a sweep draws. */
+  public enum Sweep {
+    NONE,
+    PARTITIONS,
+    STREAMS,
+    WORK
+  }
+
+  public String bootstrapServers;
+  public String brokerHeap = "1g";
+  public Mode mode = Mode.THROUGHPUT;
+  public Sweep sweep = Sweep.NONE;
+  public long records = 2_000_000;
+  public boolean recordsSet;
+  public int valueSize = 100;
+  public int partitions = 8;
+  public int keys = 10_000;
+  public int runs = 5;
+  public boolean runsSet;
+  public int warmups = 1;
+  public Set<String> systems = new LinkedHashSet<>(List.of("raw", "tributary", "pc"));
+  public boolean systemsSet;
+  public long pcRecords = 200_000;
+  public int rate = 10_000;
+  public int seconds = 30;
+  public Path plotDir;
+  public Path out;
+  public Integer cacheSize;
+  public Integer runtimeThreads;
+  public Integer consumerThreads;
+  public Integer maxBuffered;
+  public Integer pollTimeoutMs;
+  public int traceMs;
+  public Map<String, String> consumerProperties = new LinkedHashMap<>();
+  public int timeoutSeconds = 300;
+
+  private BenchOptions() {}
+
+  /** The usage text. */
+  public static String usage() {
+    return String.join(
+        "\n",
+        "usage: java -jar tributary-benchmarks.jar e2e [options]",
+        "",
+        "Compares (a) a raw KafkaConsumer poll loop, (b) Tributary (one implicit observer per key,",
+        "in order) and (c) Confluent Parallel Consumer (KEY order) on the same pre-produced records.",
+        "",
+        "  --bootstrap-servers H:P  use this broker instead of starting a local one",
+        "  --broker-heap SIZE       heap of the local broker [1g]",
+        "  --mode M                 throughput | latency | memory [throughput]",
+        "  --sweep S                partitions | streams | work (throughput curves)",
+        "  --records N              records to pre-produce [2000000; sweeps 1000000]",
+        "  --value-size B           value bytes, at least " + Records.HEADER + " [100]",
+        "  --partitions P           topic partitions [8]",
+        "  --keys K                 distinct keys = streams [10000]",
+        "  --runs N                 measured runs per system, alternating [5; sweeps and latency 3]",
+        "  --warmups N              unmeasured runs per system first [1]",
+        "  --systems LIST           any of raw,tributary,pc [raw,tributary,pc; latency raw,tributary]",
+        "  --pc-records N           records Parallel Consumer reads per run [200000]",
+        "  --rate R                 latency mode: records per second [10000]",
+        "  --seconds S              latency mode: seconds of producing per run [30]",
+        "  --cache-size N           Tributary cacheSize per partition [its default, 4096]",
+        "  --runtime-threads N      Tributary agent threads [its default, available processors]",
+        "  --consumer-threads N     Tributary KafkaConsumers [its default, 1]",
+        "  --max-buffered N         Tributary maxBufferedRecordsPerPartition [its default]",
+        "  --poll-timeout-ms N      Tributary pollTimeout [its default, 100]",
+        "  --consumer-property K=V  consumer property for all three systems (repeatable)",
+        "  --trace-ms N             print Tributary's pipeline state every N ms (diagnosis; adds a",
+        "                           meter registry, which costs some throughput)",
+        "  --plot-dir DIR           write PNG charts there (e.g. docs/img)",
+        "  --out FILE               append the result tables (markdown) to FILE",
+        "  --timeout-seconds N      give up on one run after N seconds [300]",
+        "  --help                   this text");
+  }
+
+  /**
+   * Parses {@code args}.
+   *
+   * @throws IllegalArgumentException listing every problem
+   */
+  public static BenchOptions parse(String[] args) {
+    BenchOptions o = new BenchOptions();
+    List<String> problems = new ArrayList<>();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      String value = null;
+      int eq = a.indexOf('=');
+      if (a.startsWith("--") && eq > 0 && !a.startsWith("--consumer-property")) {
+        value = a.substring(eq + 1);
+        a = a.substring(0, eq);
+      }
+      if (a.equals("--help") || a.equals("-h")) {
+        throw new HelpRequested();
+      }
+      if (value == null) {
+        if (i + 1 >= args.length) {
+          problems.add(a + " needs a value");
+          break;
+        }
+        value = args[++i];
+      }
+      try {
+        switch (a) {
+          case "--bootstrap-servers" -> o.bootstrapServers = value;
+          case "--broker-heap" -> o.brokerHeap = value;
+          case "--mode" -> o.mode = Mode.valueOf(value.toUpperCase(Locale.ROOT));
+          case "--sweep" -> o.sweep = Sweep.valueOf(value.toUpperCase(Locale.ROOT));
+          case "--records" -> {
+            o.records = positive(a, Long.parseLong(value));
+            o.recordsSet = true;
+          }
+          case "--value-size" -> o.valueSize = (int) atLeast(a, Integer.parseInt(value), 16);
+          case "--partitions" -> o.partitions = (int) positive(a, Integer.parseInt(value));
+          case "--keys" -> o.keys = (int) positive(a, Integer.parseInt(value));
+          case "--runs" -> {
+            o.runs = (int) positive(a, Integer.parseInt(value));
+            o.runsSet = true;
+          }
+          case "--warmups" -> o.warmups = (int) atLeast(a, Integer.parseInt(value), 0);
+          case "--systems" -> {
+            o.systems = new LinkedHashSet<>();
+            for (String s : value.split(",")) {
+              String t = s.trim().toLowerCase(Locale.ROOT);
+              if (!Set.of("raw", "tributary", "pc").contains(t)) {
+                throw new IllegalArgumentException(
+                    "--systems: '" + s + "' is not one of raw, tributary, pc");
+              }
+              o.systems.add(t);
+            }
+            o.systemsSet = true;
+          }
+          case "--pc-records" -> o.pcRecords = positive(a, Long.parseLong(value));
+          case "--rate" -> o.rate = (int) positive(a, Integer.parseInt(value));
+          case "--seconds" -> o.seconds = (int) positive(a, Integer.parseInt(value));
+          case "--plot-dir" -> o.plotDir = Path.of(value);
+          case "--out" -> o.out = Path.of(value);
+          case "--cache-size" -> o.cacheSize = (int) atLeast(a, Integer.parseInt(value), 16);
+          case "--runtime-threads" -> o.runtimeThreads = (int) positive(a, Integer.parseInt(value));
+          case "--consumer-threads" ->
+              o.consumerThreads = (int) positive(a, Integer.parseInt(value));
+          case "--max-buffered" -> o.maxBuffered = (int) positive(a, Integer.parseInt(value));
+          case "--poll-timeout-ms" -> o.pollTimeoutMs = (int) positive(a, Integer.parseInt(value));
+          case "--trace-ms" -> o.traceMs = (int) positive(a, Integer.parseInt(value));
+          case "--consumer-property" -> {
+            int at = value.indexOf('=');
+            if (at <= 0) {
+              throw new IllegalArgumentException(
+                  "--consumer-property was '" + value + "' but it must be key=value");
+            }
+            o.consumerProperties.put(value.substring(0, at), value.substring(at + 1));
+          }
+          case "--timeout-seconds" -> o.timeoutSeconds = (int) positive(a, Integer.parseInt(value));
+          default -> problems.add("unknown option " + a);
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add(
+            e instanceof NumberFormatException
+                ? a + " was '" + value + "' but it must be a number"
+                : e.getMessage());
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new IllegalArgumentException(String.join("\n", problems) + "\n\n" + usage());
+    }
+    o.applyModeDefaults();
+    return o;
+  }
+
+  private void applyModeDefaults() {
+    if (sweep != Sweep.NONE || mode == Mode.LATENCY) {
+      if (!runsSet) {
+        runs = 3;
+      }
+    }
+    if (!recordsSet && (sweep == Sweep.PARTITIONS || sweep == Sweep.STREAMS)) {
+      records = 1_000_000;
+    }
+    if (!recordsSet && sweep == Sweep.WORK) {
+      records = 1_000_000;
+    }
+    if (!systemsSet && (mode == Mode.LATENCY || sweep == Sweep.PARTITIONS)) {
+      systems = new LinkedHashSet<>(List.of("raw", "tributary"));
+    }
+    if (!systemsSet && sweep == Sweep.STREAMS) {
+      systems = new LinkedHashSet<>(List.of("raw", "tributary"));
+    }
+    if (!systemsSet && sweep == Sweep.WORK) {
+      systems = new LinkedHashSet<>(List.of("tributary", "pc"));
+    }
+  }
+
+  private static long positive(String option, long v) {
+    return atLeast(option, v, 1);
+  }
+
+  private static long atLeast(String option, long v, long min) {
+    if (v < min) {
+      throw new IllegalArgumentException(option + " was " + v + " but it must be at least " + min);
+    }
+    return v;
+  }
+
+  /** Thrown by {@link #parse} for {@code --help}. */
+  public static final class HelpRequested extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    HelpRequested() {
+      super("help", null, false, false);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "mode="
+        + mode.name().toLowerCase(Locale.ROOT)
+        + (sweep == Sweep.NONE ? "" : " sweep=" + sweep.name().toLowerCase(Locale.ROOT))
+        + " records="
+        + records
+        + " value-size="
+        + valueSize
+        + " partitions="
+        + partitions
+        + " keys="
+        + keys
+        + " runs="
+        + runs
+        + " warmups="
+        + warmups
+        + " systems="
+        + String.join(",", systems)
+        + (systems.contains("pc") ? " pc-records=" + pcRecords : "")
+        + (mode == Mode.LATENCY ? " rate=" + rate + " seconds=" + seconds : "")
+        + (cacheSize == null ? "" : " cache-size=" + cacheSize)
+        + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
+        + (consumerThreads == null ? "" : " consumer-threads=" + consumerThreads)
+        + (maxBuffered == null ? "" : " max-buffered=" + maxBuffered)
+        + (pollTimeoutMs == null ? "" : " poll-timeout-ms=" + pollTimeoutMs)
+        + (consumerProperties.isEmpty() ? "" : " consumer-properties=" + consumerProperties);
+  }
+}

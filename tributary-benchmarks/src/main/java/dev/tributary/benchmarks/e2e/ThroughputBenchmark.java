@@ -1,0 +1,307 @@
+package dev.tributary.benchmarks.e2e;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The default comparison and the three throughput sweeps. */
+public final class ThroughputBenchmark {
+  private static final int[] PARTITIONS = {1, 2, 4, 8, 16, 32, 64};
+  private static final int[] STREAMS = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000};
+  private static final long[] WORK_NANOS = {0, 100_000, 1_000_000};
+
+  private final BenchKafka kafka;
+  private final BenchOptions o;
+  private final Report report;
+  private final Harness harness;
+
+  public ThroughputBenchmark(BenchKafka kafka, BenchOptions options, Report report) {
+    this.kafka = kafka;
+    this.o = options;
+    this.report = report;
+    this.harness = new Harness(options);
+  }
+
+  private RunSpec spec(SystemUnderTest s, BenchKafka.Dataset d, long work) {
+    int timeout = o.timeoutSeconds;
+    return s.name().equals("pc")
+        ? RunSpec.prefix(d, o.pcRecords, work, timeout)
+        : RunSpec.all(d, work, timeout);
+  }
+
+  /** (a) vs (b) vs (c) on one pre-produced topic. */
+  public void compare() throws Exception {
+    BenchKafka.Dataset d = kafka.produce("bench", o.records, o.partitions, o.keys, o.valueSize);
+    List<SystemUnderTest> systems = Harness.select(kafka, o);
+    Map<String, List<RunResult>> results =
+        harness.measure(systems, s -> spec(s, d, 0), o.warmups, o.runs, null);
+    List<List<String>> rows = new ArrayList<>();
+    for (SystemUnderTest s : systems) {
+      List<RunResult> runs = results.get(s.name());
+      List<Double> rates = Harness.okRates(runs);
+      List<Double> wall = new ArrayList<>();
+      List<Double> cpu = new ArrayList<>();
+      List<Double> brokerCpu = new ArrayList<>();
+      for (RunResult r : runs) {
+        if (r.ok()) {
+          wall.add(r.wallRate());
+          cpu.add(r.cpuMicrosPerRecord());
+          brokerCpu.add(r.brokerCpuMicrosPerRecord());
+        }
+      }
+      rows.add(
+          List.of(
+              label(s.name()),
+              Long.toString(
+                  s.name().equals("pc") ? Math.min(o.pcRecords, d.records()) : d.records()),
+              Report.rate(Stats.median(rates)),
+              Report.rate(Stats.min(rates)) + " - " + Report.rate(Stats.max(rates)),
+              Report.rate(Stats.median(wall)),
+              String.format(Locale.ROOT, "%.2f", Stats.median(cpu)),
+              String.format(Locale.ROOT, "%.2f", Stats.median(brokerCpu)),
+              rates.size() + "/" + runs.size()));
+    }
+    report.print("");
+    report.print(
+        String.format(
+            Locale.ROOT,
+            "### Throughput: %,d records, %d partitions, %,d keys, %d B values (median of %d"
+                + " alternating runs after %d warm-up)",
+            d.records(),
+            d.partitions(),
+            d.keys(),
+            d.valueSize(),
+            o.runs,
+            o.warmups));
+    report.print("");
+    report.print(
+        Report.table(
+            List.of(
+                "system",
+                "records/run",
+                "records/s (median)",
+                "min - max",
+                "incl. start-up",
+                "CPU us/record",
+                "broker CPU us/record",
+                "correct runs"),
+            rows));
+    report.print("");
+    ratioLine(results, "tributary", "raw", "b/a Tributary / raw consumer", 0.8, ">= 0.8x");
+    ratioLine(results, "tributary", "pc", "b/c Tributary / Parallel Consumer", 10, ">= 10x");
+    ratioLine(results, "raw", "pc", "a/c raw consumer / Parallel Consumer", Double.NaN, "");
+    report.print("");
+    for (SystemUnderTest s : systems) {
+      report.print("- " + label(s.name()) + ": " + s.describe());
+    }
+    kafka.deleteTopic(d.topic());
+  }
+
+  private void ratioLine(
+      Map<String, List<RunResult>> results,
+      String b,
+      String a,
+      String label,
+      double target,
+      String targetText) {
+    if (!results.containsKey(b) || !results.containsKey(a)) {
+      return;
+    }
+    double ratio = Harness.medianRate(results, b) / Harness.medianRate(results, a);
+    List<Double> pairs = Harness.pairRatios(results, b, a);
+    String verdict =
+        Double.isNaN(target)
+            ? ""
+            : (ratio >= target ? " (target " : " (NOT met; target ") + targetText + ")";
+    report.print(
+        String.format(
+            Locale.ROOT,
+            "- %s: **%s** (ratio of medians; run-by-run %s - %s)%s",
+            label,
+            Report.ratio(ratio),
+            Report.ratio(Stats.min(pairs)),
+            Report.ratio(Stats.max(pairs)),
+            verdict));
+  }
+
+  static String label(String system) {
+    return switch (system) {
+      case "raw" -> "(a) raw KafkaConsumer";
+      case "tributary" -> "(b) Tributary";
+      case "pc" -> "(c) Parallel Consumer";
+      default -> system;
+    };
+  }
+
+  /** Runs the sweep the options ask for. */
+  public void sweep() throws Exception {
+    switch (o.sweep) {
+      case PARTITIONS -> curve("partitions", PARTITIONS, true);
+      case STREAMS -> curve("streams", STREAMS, false);
+      case WORK -> work();
+      default -> throw new IllegalStateException("no sweep");
+    }
+  }
+
+  private void curve(String what, int[] points, boolean partitions) throws Exception {
+    List<SystemUnderTest> systems = Harness.select(kafka, o);
+    List<List<String>> rows = new ArrayList<>();
+    double[] xs = new double[points.length];
+    double[][] ys = new double[systems.size()][points.length];
+    for (int i = 0; i < points.length; i++) {
+      int p = partitions ? points[i] : o.partitions;
+      int k = partitions ? o.keys : points[i];
+      BenchKafka.Dataset d = kafka.produce("sweep", o.records, p, k, o.valueSize);
+      Map<String, List<RunResult>> results =
+          harness.measure(
+              systems, s -> spec(s, d, 0), i == 0 ? o.warmups : 0, o.runs, what + "=" + points[i]);
+      xs[i] = points[i];
+      List<String> row = new ArrayList<>();
+      row.add(String.format(Locale.ROOT, "%,d", points[i]));
+      for (int s = 0; s < systems.size(); s++) {
+        ys[s][i] = Harness.medianRate(results, systems.get(s).name());
+        row.add(Report.rate(ys[s][i]));
+      }
+      if (results.containsKey("tributary") && results.containsKey("raw")) {
+        row.add(
+            Report.ratio(
+                Harness.medianRate(results, "tributary") / Harness.medianRate(results, "raw")));
+      }
+      if (results.containsKey("tributary") && results.containsKey("pc")) {
+        row.add(
+            Report.ratio(
+                Harness.medianRate(results, "tributary") / Harness.medianRate(results, "pc")));
+      }
+      rows.add(row);
+      kafka.deleteTopic(d.topic());
+    }
+    List<String> header = new ArrayList<>();
+    header.add(what);
+    for (SystemUnderTest s : systems) {
+      header.add(label(s.name()) + " records/s");
+    }
+    if (o.systems.contains("tributary") && o.systems.contains("raw")) {
+      header.add("b/a");
+    }
+    if (o.systems.contains("tributary") && o.systems.contains("pc")) {
+      header.add("b/c");
+    }
+    report.print("");
+    report.print(
+        String.format(
+            Locale.ROOT,
+            "### Sweep over %s: %,d records per point, %s, %d B values (median of %d runs)",
+            what,
+            o.records,
+            partitions
+                ? String.format(Locale.ROOT, "%,d keys", o.keys)
+                : o.partitions + " partitions",
+            o.valueSize,
+            o.runs));
+    report.print("");
+    report.print(Report.table(header, rows));
+    if (o.plotDir != null) {
+      Chart c =
+          new Chart(
+                  "Throughput vs " + what,
+                  partitions ? "partitions" : "distinct streams (keys)",
+                  "records/s (median)")
+              .logX()
+              .footnote(
+                  String.format(
+                      Locale.ROOT,
+                      "%,d records of %d B per point, %s; %d-core machine, broker on the same host",
+                      o.records,
+                      o.valueSize,
+                      partitions
+                          ? String.format(Locale.ROOT, "%,d keys", o.keys)
+                          : o.partitions + " partitions",
+                      Runtime.getRuntime().availableProcessors()));
+      for (int s = 0; s < systems.size(); s++) {
+        c.add(label(systems.get(s).name()), xs, ys[s]);
+      }
+      c.write(o.plotDir.resolve("throughput-vs-" + what + ".png"));
+    }
+  }
+
+  private void work() throws Exception {
+    List<SystemUnderTest> systems = Harness.select(kafka, o);
+    BenchKafka.Dataset d = kafka.produce("work", o.records, o.partitions, o.keys, o.valueSize);
+    List<List<String>> rows = new ArrayList<>();
+    double[] xs = new double[WORK_NANOS.length];
+    double[][] ys = new double[systems.size()][WORK_NANOS.length];
+    for (int i = 0; i < WORK_NANOS.length; i++) {
+      long work = WORK_NANOS[i];
+      List<SystemUnderTest> here = new ArrayList<>();
+      for (SystemUnderTest s : systems) {
+        if (work == 0 || !s.name().equals("raw")) {
+          here.add(s);
+        }
+      }
+      Map<String, List<RunResult>> results =
+          harness.measure(
+              here,
+              s -> spec(s, d, work),
+              i == 0 ? o.warmups : 0,
+              o.runs,
+              "work=" + work / 1000 + "us");
+      xs[i] = i;
+      List<String> row = new ArrayList<>();
+      row.add(work == 0 ? "0" : work >= 1_000_000 ? work / 1_000_000 + " ms" : work / 1000 + " us");
+      for (int s = 0; s < systems.size(); s++) {
+        ys[s][i] = Harness.medianRate(results, systems.get(s).name());
+        row.add(Report.rate(ys[s][i]));
+      }
+      if (results.containsKey("tributary") && results.containsKey("pc")) {
+        row.add(
+            Report.ratio(
+                Harness.medianRate(results, "tributary") / Harness.medianRate(results, "pc")));
+      }
+      rows.add(row);
+    }
+    kafka.deleteTopic(d.topic());
+    List<String> header = new ArrayList<>();
+    header.add("observer work per record");
+    for (SystemUnderTest s : systems) {
+      header.add(label(s.name()) + " records/s");
+    }
+    if (o.systems.contains("tributary") && o.systems.contains("pc")) {
+      header.add("b/c");
+    }
+    report.print("");
+    report.print(
+        String.format(
+            Locale.ROOT,
+            "### Sweep over observer work: %,d records, %d partitions, %,d keys (median of %d runs)",
+            o.records,
+            o.partitions,
+            o.keys,
+            o.runs));
+    report.print("");
+    report.print(Report.table(header, rows));
+    report.print("");
+    report.print(
+        "Work is simulated as waiting, not CPU: Tributary's observer returns a stage that a"
+            + " scheduled executor completes after the work time (the agent thread is free"
+            + " meanwhile); Parallel Consumer's function parks its worker thread for the work time"
+            + " (its model: up to maxConcurrency = 16 records in progress).");
+    if (o.plotDir != null) {
+      Chart c =
+          new Chart("Throughput vs observer work", "simulated work per record", "records/s")
+              .logY()
+              .categories(List.of("0", "100 us", "1 ms"))
+              .footnote(
+                  String.format(
+                      Locale.ROOT,
+                      "%,d records, %d partitions, %,d keys; work = asynchronous wait",
+                      o.records,
+                      o.partitions,
+                      o.keys));
+      for (int s = 0; s < systems.size(); s++) {
+        c.add(label(systems.get(s).name()), xs, ys[s]);
+      }
+      c.write(o.plotDir.resolve("throughput-vs-work.png"));
+    }
+  }
+}
