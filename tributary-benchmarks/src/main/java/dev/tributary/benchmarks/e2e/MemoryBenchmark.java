@@ -209,10 +209,11 @@ public final class MemoryBenchmark {
       report.print(
           String.format(
               Locale.ROOT,
-              "### Idle streams: %,d records over %,d distinct streams, %d partitions,"
-                  + " streamInactivityPeriod %d s",
+              "### Idle streams: %,d records with keys drawn from %,d (%,d distinct streams), %d"
+                  + " partitions, streamInactivityPeriod %d s",
               d.records(),
               keys,
+              Tally.keysWithRecords(d.perKey()),
               d.partitions(),
               INACTIVITY_SECONDS));
       report.print("");

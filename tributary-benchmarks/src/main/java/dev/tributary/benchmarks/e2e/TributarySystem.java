@@ -64,7 +64,10 @@ public final class TributarySystem implements SystemUnderTest {
         new Tally(
             spec.target(),
             spec.latencySamples(),
-            spec.perKey() == null ? 0 : Tally.keysWithRecords(spec.perKey()));
+            // The tracer shows records as they arrive, so it needs them counted one by one.
+            spec.perKey() == null || options.traceMs > 0
+                ? 0
+                : Tally.keysWithRecords(spec.perKey()));
     AtomicReferenceArray<KeyObserver> observers = new AtomicReferenceArray<>(spec.keys());
     long last;
     String note = null;
