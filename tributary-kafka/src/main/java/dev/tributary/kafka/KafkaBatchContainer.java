@@ -31,6 +31,7 @@ public final class KafkaBatchContainer implements BatchContainer {
   private final byte[] rawKey;
   private final byte[] rawValue;
   private final Header[] rawHeaders;
+  private final int sizeBytes;
 
   KafkaBatchContainer(
       StreamId streamId,
@@ -41,7 +42,8 @@ public final class KafkaBatchContainer implements BatchContainer {
       long timestampMillis,
       byte[] rawKey,
       byte[] rawValue,
-      boolean keepRaw) {
+      boolean keepRaw,
+      int sizeBytes) {
     this.streamId = streamId;
     this.token = new EventSequenceToken(offset);
     this.partition = partition;
@@ -51,6 +53,7 @@ public final class KafkaBatchContainer implements BatchContainer {
     this.rawKey = keepRaw ? rawKey : null;
     this.rawValue = keepRaw ? rawValue : null;
     this.rawHeaders = keepRaw && recordHeaders != null ? recordHeaders.toArray() : null;
+    this.sizeBytes = sizeBytes;
   }
 
   private static Map<String, byte[]> toMap(Headers recordHeaders) {
@@ -140,6 +143,14 @@ public final class KafkaBatchContainer implements BatchContainer {
 
   Header[] rawHeaders() {
     return rawHeaders;
+  }
+
+  /**
+   * What this record is reckoned to occupy in a partition's buffer: its serialized key, value and
+   * headers plus a fixed overhead; see {@link PartitionState}.
+   */
+  int sizeBytes() {
+    return sizeBytes;
   }
 
   boolean hasRaw() {

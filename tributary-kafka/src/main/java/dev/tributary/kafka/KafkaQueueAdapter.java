@@ -42,6 +42,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -80,6 +81,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
    */
   static final int MAX_PENDING_SENDS = 100_000;
 
+  /**
+   * The heap a buffered record costs beyond its bytes: container, token, stream id, key string and
+   * array headers (measured at about 200 bytes with compressed pointers).
+   */
+  static final int RECORD_OVERHEAD_BYTES = 200;
+
   /** Where a partition starts; see {@link ConsumeMode}. */
   enum Start {
     COMMITTED,
@@ -91,6 +98,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   private final ProviderContext context;
   private final String name;
   private final int maxBuffered;
+  private final long maxBufferedBytes;
   private final Duration revokeTimeout;
   private final Admin admin;
   private final KafkaStreamQueueMapper mapper;
@@ -129,6 +137,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     this.context = context;
     this.name = context.providerName();
     this.maxBuffered = KafkaQueueAdapterFactory.resolvedMaxBuffered(settings, context.options());
+    this.maxBufferedBytes = settings.maxBufferedBytesPerPartition();
     this.revokeTimeout =
         settings.revokeTimeout() != null
             ? settings.revokeTimeout()
@@ -248,6 +257,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
         settings.whenNoCommittedOffset() == ConsumeMode.STREAM_END ? "latest" : "earliest");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-consumer-" + index);
+    p.putIfAbsent(
+        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+        Integer.toString(KafkaQueueAdapterFactory.DEFAULT_FETCH_MAX_WAIT_MS));
     p.putIfAbsent(
         ConsumerConfig.METADATA_MAX_AGE_CONFIG,
         Long.toString(settings.metadataRefreshInterval().toMillis()));
@@ -553,7 +565,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
 
   PartitionState newState(TopicPartition tp, ConsumerLoop owner) {
     boolean discovered = tp.partition() >= initialCounts.getOrDefault(tp.topic(), 0);
-    PartitionState s = new PartitionState(tp, maxBuffered, discovered);
+    PartitionState s = new PartitionState(tp, maxBuffered, maxBufferedBytes, discovered);
     s.owner = owner;
     PartitionState old = registry.put(tp, s);
     if (old != null) {
@@ -637,7 +649,24 @@ public final class KafkaQueueAdapter implements QueueAdapter {
         r.timestamp(),
         r.key(),
         r.value(),
-        settings.undeliverableEvents() == FailureAction.DEAD_LETTER);
+        settings.undeliverableEvents() == FailureAction.DEAD_LETTER,
+        sizeOf(r));
+  }
+
+  /**
+   * What a decoded record is reckoned to occupy in memory: its serialized key, value and headers
+   * plus {@link #RECORD_OVERHEAD_BYTES} for the container, its token and stream id. An estimate: a
+   * deserializer may build a larger object than the bytes it read.
+   */
+  static int sizeOf(ConsumerRecord<byte[], byte[]> r) {
+    long size =
+        RECORD_OVERHEAD_BYTES
+            + Math.max(0, r.serializedKeySize())
+            + Math.max(0, r.serializedValueSize());
+    for (Header h : r.headers().toArray()) {
+      size += h.key().length() + (h.value() == null ? 0 : h.value().length) + 32;
+    }
+    return (int) Math.min(Integer.MAX_VALUE, size);
   }
 
   private void poison(ConsumerRecord<byte[], byte[]> r, PartitionState state, Throwable cause) {

@@ -44,8 +44,17 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
   /** Default {@link Builder#consumerThreads}: one consumer per node. */
   public static final int DEFAULT_CONSUMER_THREADS = 1;
 
-  /** Default floor of {@link Builder#maxBufferedRecordsPerPartition}: 1000 records. */
-  public static final int DEFAULT_MIN_BUFFERED_RECORDS = 1000;
+  /** Default floor of {@link Builder#maxBufferedRecordsPerPartition}: 10 000 records. */
+  public static final int DEFAULT_MIN_BUFFERED_RECORDS = 10_000;
+
+  /** Default {@link Builder#maxBufferedBytesPerPartition}: 8 MiB. */
+  public static final long DEFAULT_MAX_BUFFERED_BYTES = 8L << 20;
+
+  /**
+   * The consumers' {@code fetch.max.wait.ms} unless set with {@link Builder#consumerProperty}: 50
+   * ms instead of Kafka's 500; see {@code docs/kafka.md}, "Backpressure".
+   */
+  public static final int DEFAULT_FETCH_MAX_WAIT_MS = 50;
 
   /** Default {@link Builder#pollTimeout}: 100 ms. */
   public static final Duration DEFAULT_POLL_TIMEOUT = Duration.ofMillis(100);
@@ -249,11 +258,22 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
 
     /**
      * Sets how many fetched records a partition buffers for its agent before it is paused [the
-     * larger of 1000 and twice the cache's bucket size, cacheSize / 10]; at least 1. A paused
-     * partition resumes when its buffer is half empty.
+     * larger of 10 000 and twice the cache's bucket size, cacheSize / 10]; at least 1. A paused
+     * partition resumes when its buffer is half empty by records and by bytes.
      */
     public Builder maxBufferedRecordsPerPartition(int records) {
       record("maxBufferedRecordsPerPartition", records);
+      return this;
+    }
+
+    /**
+     * Sets how many bytes of fetched records a partition buffers for its agent before it is paused
+     * [8 MiB]; 1 KiB to 1 GiB. A record counts its serialized key, value and headers plus about 200
+     * bytes of overhead. A paused partition resumes when its buffer is half empty by records and by
+     * bytes.
+     */
+    public Builder maxBufferedBytesPerPartition(long bytes) {
+      record("maxBufferedBytesPerPartition", bytes);
       return this;
     }
 
@@ -479,6 +499,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       boolean staticAssignment = set.containsKey("staticAssignment");
       Integer threads = intRange(errors, "consumerThreads", 1, 64);
       Integer maxBuffered = intRange(errors, "maxBufferedRecordsPerPartition", 1, 10_000_000);
+      Long maxBufferedBytes = longRange(errors, "maxBufferedBytesPerPartition", 1L << 10, 1L << 30);
       Duration pollTimeout =
           duration(errors, "pollTimeout", Duration.ofMillis(1), Duration.ofSeconds(10));
       Duration commitInterval =
@@ -567,6 +588,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
               staticAssignment,
               threads != null ? threads : DEFAULT_CONSUMER_THREADS,
               maxBuffered,
+              maxBufferedBytes != null ? maxBufferedBytes : DEFAULT_MAX_BUFFERED_BYTES,
               pollTimeout != null ? pollTimeout : DEFAULT_POLL_TIMEOUT,
               commitInterval != null ? commitInterval : DEFAULT_COMMIT_INTERVAL,
               commitEvery != null ? commitEvery : DEFAULT_COMMIT_EVERY_RECORDS,
@@ -748,6 +770,15 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       return v;
     }
 
+    private Long longRange(List<String> errors, String option, long min, long max) {
+      Long v = typed(errors, option, Long.class);
+      if (v != null && (v < min || v > max)) {
+        errors.add(option + " was " + v + " but it must be between " + min + " and " + max);
+        return null;
+      }
+      return v;
+    }
+
     private Duration duration(List<String> errors, String option, Duration min, Duration max) {
       Duration v = typed(errors, option, Duration.class);
       if (v != null && (v.compareTo(min) < 0 || v.compareTo(max) > 0)) {
@@ -759,8 +790,8 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
   }
 
   /**
-   * The buffer bound: the configured value, else the larger of 1000 and two cache buckets, so that
-   * at least two agent reads are always buffered.
+   * The buffer bound in records: the configured value, else the larger of 10 000 and two cache
+   * buckets, so that at least two agent reads are always buffered.
    */
   static int resolvedMaxBuffered(KafkaSettings s, StreamProviderOptions options) {
     return s.maxBufferedRecordsPerPartition() != null

@@ -20,6 +20,7 @@ record KafkaSettings(
     boolean staticAssignment,
     int consumerThreads,
     Integer maxBufferedRecordsPerPartition,
+    long maxBufferedBytesPerPartition,
     Duration pollTimeout,
     Duration commitInterval,
     int commitEveryRecords,

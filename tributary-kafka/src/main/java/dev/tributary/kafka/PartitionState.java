@@ -2,8 +2,7 @@ package dev.tributary.kafka;
 
 import dev.tributary.spi.BatchContainer;
 import dev.tributary.spi.QueueId;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,18 +37,27 @@ final class PartitionState {
   final TopicPartition tp;
   final QueueId queueId;
   final int maxBuffered;
+  final long maxBufferedBytes;
   final boolean discoveredAtRuntime;
 
-  private final ArrayDeque<KafkaBatchContainer> buffer = new ArrayDeque<>();
+  /**
+   * The records of this partition that the agent has not acknowledged yet, oldest first, in a ring
+   * guarded by {@code this}: positions {@code [head, handed)} were handed out to the agent,
+   * positions {@code [handed, tail)} are buffered. Positions grow forever; a position's slot is
+   * {@code position & (ring.length - 1)}.
+   */
+  private KafkaBatchContainer[] ring = new KafkaBatchContainer[64];
+
+  private long head;
+  private long handed;
+  private long tail;
+  private long bufferedBytes;
   private long nextFetchOffset = -1;
   private long lastHandedOut = -1;
 
   private final AtomicLong deliveredWatermark = new AtomicLong(-1);
   private final AtomicLong deliveredCount = new AtomicLong();
   private final ConcurrentSkipListSet<Long> pendingDeadLetters = new ConcurrentSkipListSet<>();
-
-  /** Handed-out records not yet acknowledged, oldest first; guarded by {@code this}. */
-  private final ArrayDeque<KafkaBatchContainer> handedOut = new ArrayDeque<>();
 
   volatile long committed = -1;
   volatile long logEndOffset = -1;
@@ -61,16 +69,19 @@ final class PartitionState {
   volatile boolean stalled;
   volatile long oldestUndeliveredTimestamp = -1;
   volatile int bufferedCount;
+  private volatile long bufferedBytesSnapshot;
 
   /** Watchdog-thread only. */
   long watchedWatermark = Long.MIN_VALUE;
 
   long watchedSinceNanos;
 
-  PartitionState(TopicPartition tp, int maxBuffered, boolean discoveredAtRuntime) {
+  PartitionState(
+      TopicPartition tp, int maxBuffered, long maxBufferedBytes, boolean discoveredAtRuntime) {
     this.tp = tp;
     this.queueId = QueueId.of(tp.topic(), tp.partition());
     this.maxBuffered = maxBuffered;
+    this.maxBufferedBytes = maxBufferedBytes;
     this.discoveredAtRuntime = discoveredAtRuntime;
   }
 
@@ -90,21 +101,28 @@ final class PartitionState {
    * the agent, outside this lock).
    */
   synchronized boolean append(List<KafkaBatchContainer> records, long nextOffset) {
-    boolean wasEmpty = buffer.isEmpty();
-    for (int i = 0, n = records.size(); i < n; i++) {
+    boolean wasEmpty = tail == handed;
+    int n = records.size();
+    ensureCapacity(tail - head + n);
+    long bytes = bufferedBytes;
+    for (int i = 0; i < n; i++) {
       KafkaBatchContainer r = records.get(i);
       if (r.offset() >= nextFetchOffset) {
-        buffer.addLast(r);
+        ring[slot(tail++)] = r;
+        bytes += r.sizeBytes();
+        nextFetchOffset = r.offset() + 1;
       }
     }
     if (nextOffset > nextFetchOffset) {
       nextFetchOffset = nextOffset;
     }
-    bufferedCount = buffer.size();
-    if (oldestUndeliveredTimestamp < 0 && !buffer.isEmpty()) {
-      oldestUndeliveredTimestamp = buffer.peekFirst().timestampMillis();
+    bufferedBytes = bytes;
+    bufferedBytesSnapshot = bytes;
+    bufferedCount = (int) (tail - handed);
+    if (oldestUndeliveredTimestamp < 0 && tail != head) {
+      oldestUndeliveredTimestamp = ring[slot(head)].timestampMillis();
     }
-    return wasEmpty && !buffer.isEmpty();
+    return wasEmpty && tail != handed;
   }
 
   /** The offset after the last record dealt with, or -1 when unknown. */
@@ -112,40 +130,52 @@ final class PartitionState {
     return nextFetchOffset;
   }
 
-  /** True when the buffer holds at least {@code maxBuffered} records. */
+  /**
+   * True when the buffer holds at least {@code maxBuffered} records or {@code maxBufferedBytes}
+   * bytes.
+   */
   boolean isFull() {
-    return bufferedCount >= maxBuffered;
+    return bufferedCount >= maxBuffered || bufferedBytesSnapshot >= maxBufferedBytes;
   }
 
-  /** True when a paused partition may fetch again: its buffer is at most half full. */
+  /**
+   * True when a paused partition may fetch again: its buffer is at most half full on both counts.
+   */
   boolean canResume() {
-    return bufferedCount <= maxBuffered / 2;
+    return bufferedCount <= maxBuffered / 2 && bufferedBytesSnapshot <= maxBufferedBytes / 2;
+  }
+
+  /** The bytes buffered for the agent, as reckoned by {@link KafkaBatchContainer#sizeBytes()}. */
+  long bufferedBytes() {
+    return bufferedBytesSnapshot;
   }
 
   // ------------------------------------------------------------ agent thread
 
   /** Takes up to {@code max} buffered records, oldest first; never blocks. */
   List<BatchContainer> drain(int max) {
-    List<BatchContainer> out;
+    BatchContainer[] out;
     synchronized (this) {
-      int n = Math.min(max, buffer.size());
-      if (n == 0) {
+      int n = (int) Math.min(max, tail - handed);
+      if (n <= 0) {
         return List.of();
       }
-      out = new ArrayList<>(n);
+      out = new BatchContainer[n];
+      long bytes = bufferedBytes;
       for (int i = 0; i < n; i++) {
-        KafkaBatchContainer r = buffer.pollFirst();
-        out.add(r);
-        handedOut.addLast(r);
+        KafkaBatchContainer r = ring[slot(handed++)];
+        out[i] = r;
+        bytes -= r.sizeBytes();
       }
-      lastHandedOut = ((KafkaBatchContainer) out.get(n - 1)).offset();
-      bufferedCount = buffer.size();
+      bufferedBytes = bytes;
+      bufferedBytesSnapshot = bytes;
+      lastHandedOut = ((KafkaBatchContainer) out[n - 1]).offset();
+      bufferedCount = (int) (tail - handed);
     }
     if (paused && canResume()) {
       resumeRequested = true;
     }
-    publishOldest();
-    return out;
+    return Arrays.asList(out);
   }
 
   /** Records batches every subscription has passed, in queue order. */
@@ -163,19 +193,31 @@ final class PartitionState {
     deliveredWatermark.accumulateAndGet(next, Math::max);
     deliveredCount.addAndGet(batches.size());
     synchronized (this) {
-      while (!handedOut.isEmpty() && handedOut.peekFirst().offset() < next) {
-        handedOut.pollFirst();
+      while (head < handed && ring[slot(head)].offset() < next) {
+        ring[slot(head++)] = null;
       }
+      oldestUndeliveredTimestamp = head == tail ? -1 : ring[slot(head)].timestampMillis();
     }
-    publishOldest();
   }
 
-  private void publishOldest() {
-    synchronized (this) {
-      KafkaBatchContainer oldest =
-          !handedOut.isEmpty() ? handedOut.peekFirst() : buffer.peekFirst();
-      oldestUndeliveredTimestamp = oldest == null ? -1 : oldest.timestampMillis();
+  private int slot(long position) {
+    return (int) (position & (ring.length - 1));
+  }
+
+  /** Grows the ring so that it holds {@code size} records; keeps every position's record. */
+  private void ensureCapacity(long size) {
+    if (size <= ring.length) {
+      return;
     }
+    int length = ring.length;
+    while (length < size) {
+      length <<= 1;
+    }
+    KafkaBatchContainer[] grown = new KafkaBatchContainer[length];
+    for (long p = head; p < tail; p++) {
+      grown[(int) (p & (length - 1))] = ring[slot(p)];
+    }
+    ring = grown;
   }
 
   // ------------------------------------------------------------ any thread
@@ -197,7 +239,7 @@ final class PartitionState {
       long watermark = deliveredWatermark.get();
       boolean allHandedOutAcked = lastHandedOut < 0 || watermark > lastHandedOut;
       candidate = watermark;
-      if (allHandedOutAcked && buffer.isEmpty() && nextFetchOffset > candidate) {
+      if (allHandedOutAcked && handed == tail && nextFetchOffset > candidate) {
         candidate = nextFetchOffset;
       }
     }
@@ -249,8 +291,7 @@ final class PartitionState {
       return c;
     }
     synchronized (this) {
-      KafkaBatchContainer first = !handedOut.isEmpty() ? handedOut.peekFirst() : buffer.peekFirst();
-      return first != null ? first.offset() : nextFetchOffset;
+      return head != tail ? ring[slot(head)].offset() : nextFetchOffset;
     }
   }
 
@@ -263,7 +304,7 @@ final class PartitionState {
 
   /** The offset of the oldest record handed out and not yet acknowledged, or -1. */
   synchronized long oldestHandedOut() {
-    return handedOut.isEmpty() ? -1 : handedOut.peekFirst().offset();
+    return head == handed ? -1 : ring[slot(head)].offset();
   }
 
   @Override

@@ -14,7 +14,16 @@ class PartitionStateTest {
 
   private static KafkaBatchContainer rec(long offset) {
     return new KafkaBatchContainer(
-        StreamId.of("t", "k"), 0, offset, "v" + offset, null, 1000 + offset, null, null, false);
+        StreamId.of("t", "k"),
+        0,
+        offset,
+        "v" + offset,
+        null,
+        1000 + offset,
+        null,
+        null,
+        false,
+        100);
   }
 
   private static List<KafkaBatchContainer> recs(long from, long to) {
@@ -25,7 +34,8 @@ class PartitionStateTest {
     return out;
   }
 
-  private final PartitionState state = new PartitionState(new TopicPartition("t", 0), 10, false);
+  private final PartitionState state =
+      new PartitionState(new TopicPartition("t", 0), 10, 1L << 20, false);
 
   @Test
   void eachOffsetIsHandedOutOnce_evenWhenAFetchRepeatsIt() {
@@ -104,5 +114,52 @@ class PartitionStateTest {
     state.committedAt(4);
     state.committedAt(2);
     assertThat(state.committed).isEqualTo(4);
+  }
+
+  @Test
+  void bytesBound_pausesBeforeTheRecordBound_andResumesAtHalf() {
+    // 10 records of 100 bytes reckoned each against a 1 KiB bound: full at 1000 bytes, not at 10
+    // records; resumable once at most 512 bytes remain.
+    PartitionState bytes = new PartitionState(new TopicPartition("t", 0), 1_000, 1_000, false);
+    bytes.startAt(0);
+    bytes.append(recs(0, 9), 9);
+    assertThat(bytes.isFull()).isFalse();
+    assertThat(bytes.bufferedBytes()).isEqualTo(900);
+    bytes.append(recs(9, 10), 10);
+    assertThat(bytes.isFull()).isTrue();
+    bytes.paused = true;
+    bytes.drain(4);
+    assertThat(bytes.canResume()).isFalse();
+    bytes.drain(1);
+    assertThat(bytes.bufferedBytes()).isEqualTo(500);
+    assertThat(bytes.canResume()).isTrue();
+    assertThat(bytes.resumeRequested).isTrue();
+  }
+
+  @Test
+  void everyRecord_isHandedOutOnceInOrder_acrossRingGrowthAndPartialAcks() {
+    state.startAt(0);
+    List<Long> seen = new ArrayList<>();
+    long next = 0;
+    for (int round = 0; round < 50; round++) {
+      state.append(recs(next, next + 37), next + 37);
+      next += 37;
+      List<BatchContainer> out = state.drain(23 + round % 7);
+      out.forEach(b -> seen.add(((KafkaBatchContainer) b).offset()));
+      if (!out.isEmpty()) {
+        state.delivered(out.subList(0, out.size() / 2 + 1));
+      }
+    }
+    List<BatchContainer> rest;
+    while (!(rest = state.drain(1000)).isEmpty()) {
+      rest.forEach(b -> seen.add(((KafkaBatchContainer) b).offset()));
+      state.delivered(rest);
+    }
+    assertThat(seen).hasSize((int) next);
+    for (int i = 0; i < seen.size(); i++) {
+      assertThat(seen.get(i)).isEqualTo(i);
+    }
+    assertThat(state.oldestHandedOut()).isEqualTo(-1);
+    assertThat(state.commitCandidate()).isEqualTo(next);
   }
 }

@@ -53,6 +53,7 @@ public final class BenchOptions {
   public Integer runtimeThreads;
   public Integer consumerThreads;
   public Integer maxBuffered;
+  public Long maxBufferedBytes;
   public Integer pollTimeoutMs;
   public int traceMs;
   public Map<String, String> consumerProperties = new LinkedHashMap<>();
@@ -87,6 +88,7 @@ public final class BenchOptions {
         "  --runtime-threads N      Tributary agent threads [its default, available processors]",
         "  --consumer-threads N     Tributary KafkaConsumers [its default, 1]",
         "  --max-buffered N         Tributary maxBufferedRecordsPerPartition [its default]",
+        "  --max-buffered-bytes N   Tributary maxBufferedBytesPerPartition [its default]",
         "  --poll-timeout-ms N      Tributary pollTimeout [its default, 100]",
         "  --consumer-property K=V  consumer property for all three systems (repeatable)",
         "  --trace-ms N             print Tributary's pipeline state every N ms (diagnosis; adds a",
@@ -163,6 +165,7 @@ public final class BenchOptions {
           case "--consumer-threads" ->
               o.consumerThreads = (int) positive(a, Integer.parseInt(value));
           case "--max-buffered" -> o.maxBuffered = (int) positive(a, Integer.parseInt(value));
+          case "--max-buffered-bytes" -> o.maxBufferedBytes = positive(a, Long.parseLong(value));
           case "--poll-timeout-ms" -> o.pollTimeoutMs = (int) positive(a, Integer.parseInt(value));
           case "--trace-ms" -> o.traceMs = (int) positive(a, Integer.parseInt(value));
           case "--consumer-property" -> {
@@ -258,6 +261,7 @@ public final class BenchOptions {
         + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
         + (consumerThreads == null ? "" : " consumer-threads=" + consumerThreads)
         + (maxBuffered == null ? "" : " max-buffered=" + maxBuffered)
+        + (maxBufferedBytes == null ? "" : " max-buffered-bytes=" + maxBufferedBytes)
         + (pollTimeoutMs == null ? "" : " poll-timeout-ms=" + pollTimeoutMs)
         + (consumerProperties.isEmpty() ? "" : " consumer-properties=" + consumerProperties);
   }

@@ -54,6 +54,9 @@ public final class TributarySystem implements SystemUnderTest {
         + (options.maxBuffered == null
             ? ""
             : ", maxBufferedRecordsPerPartition " + options.maxBuffered)
+        + (options.maxBufferedBytes == null
+            ? ""
+            : ", maxBufferedBytesPerPartition " + options.maxBufferedBytes)
         + (options.pollTimeoutMs == null ? "" : ", pollTimeout " + options.pollTimeoutMs + " ms")
         + "; implicit subscription, one observer per key, per-key order checked";
   }
@@ -152,6 +155,9 @@ public final class TributarySystem implements SystemUnderTest {
       kb.maxBufferedRecordsPerPartition(1000);
     } else if (options.maxBuffered != null) {
       kb.maxBufferedRecordsPerPartition(options.maxBuffered);
+    }
+    if (hold == null && options.maxBufferedBytes != null) {
+      kb.maxBufferedBytesPerPartition(options.maxBufferedBytes);
     }
     if (options.pollTimeoutMs != null) {
       kb.pollTimeout(java.time.Duration.ofMillis(options.pollTimeoutMs));
