@@ -45,9 +45,10 @@ public record StreamId(String namespace, String key) implements Comparable<Strea
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof StreamId other
-        && key.equals(other.key)
-        && namespace.equals(other.namespace);
+    return this == o
+        || o instanceof StreamId other
+            && key.equals(other.key)
+            && namespace.equals(other.namespace);
   }
 
   @Override

@@ -566,6 +566,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   PartitionState newState(TopicPartition tp, ConsumerLoop owner) {
     boolean discovered = tp.partition() >= initialCounts.getOrDefault(tp.topic(), 0);
     PartitionState s = new PartitionState(tp, maxBuffered, maxBufferedBytes, discovered);
+    s.config = settings.topics().get(tp.topic());
     s.owner = owner;
     PartitionState old = registry.put(tp, s);
     if (old != null) {
@@ -624,7 +625,10 @@ public final class KafkaQueueAdapter implements QueueAdapter {
    * a consumer thread; never throws.
    */
   KafkaBatchContainer decode(ConsumerRecord<byte[], byte[]> r, PartitionState state) {
-    TopicConfig config = settings.topics().get(r.topic());
+    TopicConfig config = state.config;
+    if (config == null) {
+      config = settings.topics().get(r.topic());
+    }
     String key;
     Object value;
     try {
@@ -641,7 +645,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       return null;
     }
     return new KafkaBatchContainer(
-        StreamId.of(r.topic(), key),
+        StreamId.of(state.tp.topic(), key),
         r.partition(),
         r.offset(),
         value,

@@ -71,6 +71,9 @@ final class PartitionState {
   volatile int bufferedCount;
   private volatile long bufferedBytesSnapshot;
 
+  /** The topic's configuration; set before the state is shared, read by the consumer thread. */
+  TopicConfig config;
+
   /** Watchdog-thread only. */
   long watchedWatermark = Long.MIN_VALUE;
 

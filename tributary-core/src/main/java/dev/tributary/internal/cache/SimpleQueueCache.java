@@ -25,7 +25,8 @@ import java.util.List;
  *
  * <p>Unlike Orleans' cursor, which scans every batch of the queue for its stream, a cursor here
  * walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever the number of
- * other streams in the queue.
+ * other streams in the queue. A chain lives while it holds batches or a cursor refers to it, so
+ * cursors and purges follow references and adding a batch is the only per-batch map lookup.
  *
  * <p>Not thread-safe: confined to the owning pulling agent.
  */
@@ -43,6 +44,7 @@ public final class SimpleQueueCache implements QueueCache {
   private StreamSequenceToken lastPurgedToken;
   private StreamSequenceToken firstAddedToken;
   private int cursorCount;
+  private int nonEmptyChains;
 
   /** Creates the cache of {@code queueId} holding at most {@code cacheSize} batches. */
   public SimpleQueueCache(QueueId queueId, int cacheSize) {
@@ -58,21 +60,49 @@ public final class SimpleQueueCache implements QueueCache {
     final BatchContainer batch;
     final long index;
     final StreamSequenceToken lastToken;
+    final Chain chain;
     Entry nextInStream;
     boolean purged;
     boolean failed;
 
-    Entry(BatchContainer batch, long index) {
+    Entry(BatchContainer batch, long index, Chain chain) {
       this.batch = batch;
       this.index = index;
+      this.chain = chain;
       this.lastToken = batch.eventToken(batch.eventCount() - 1);
     }
   }
 
-  /** The cached batches of one stream, oldest first. */
+  /**
+   * The cached batches of one stream, oldest first; both ends are null when none is cached. In
+   * {@link #chains} while it holds batches or open cursors refer to it.
+   */
   static final class Chain {
+    final StreamId streamId;
     Entry head;
     Entry tail;
+    int cursors;
+
+    Chain(StreamId streamId) {
+      this.streamId = streamId;
+    }
+  }
+
+  /** The chain of {@code streamId}, created (empty) when there is none. */
+  private Chain chainOf(StreamId streamId) {
+    Chain chain = chains.get(streamId);
+    if (chain == null) {
+      chain = new Chain(streamId);
+      chains.put(streamId, chain);
+    }
+    return chain;
+  }
+
+  /** Drops {@code chain} from the map once it holds no batch and no cursor refers to it. */
+  private void releaseIfUnused(Chain chain) {
+    if (chain.head == null && chain.cursors == 0) {
+      chains.remove(chain.streamId, chain);
+    }
   }
 
   @Override
@@ -91,13 +121,12 @@ public final class SimpleQueueCache implements QueueCache {
     }
     for (int i = 0, n = batches.size(); i < n; i++) {
       BatchContainer batch = batches.get(i);
-      Entry e = new Entry(batch, nextIndex++);
+      Chain chain = chainOf(batch.streamId());
+      Entry e = new Entry(batch, nextIndex++, chain);
       entries.addLast(e);
-      Chain chain = chains.get(batch.streamId());
-      if (chain == null) {
-        chain = new Chain();
+      if (chain.head == null) {
         chain.head = e;
-        chains.put(batch.streamId(), chain);
+        nonEmptyChains++;
       } else {
         chain.tail.nextInStream = e;
       }
@@ -116,13 +145,13 @@ public final class SimpleQueueCache implements QueueCache {
       while (!entries.isEmpty() && bucketOf(entries.peekFirst().index) == bucket) {
         Entry e = entries.pollFirst();
         e.purged = true;
-        StreamId id = e.batch.streamId();
-        Chain chain = chains.get(id);
-        if (chain != null && chain.head == e) {
-          chain.head = e.nextInStream;
-          if (chain.head == null) {
-            chains.remove(id);
-          }
+        Chain chain = e.chain;
+        // Entries leave in index order, so e is its chain's head.
+        chain.head = e.nextInStream;
+        if (chain.head == null) {
+          chain.tail = null;
+          nonEmptyChains--;
+          releaseIfUnused(chain);
         }
         lastPurgedToken = e.lastToken;
         if (!e.failed) {
@@ -138,24 +167,25 @@ public final class SimpleQueueCache implements QueueCache {
 
   @Override
   public QueueCacheCursor cursor(StreamId streamId, StreamSequenceToken token) {
-    Chain chain = chains.get(streamId);
+    Chain chain = chainOf(streamId);
     if (token == null) {
-      return open(streamId, null, chain == null ? null : chain.tail, null);
+      return open(chain, null, chain.tail, null);
     }
     Entry found = null;
-    for (Entry e = chain == null ? null : chain.head; e != null; e = e.nextInStream) {
+    for (Entry e = chain.head; e != null; e = e.nextInStream) {
       if (e.lastToken.compareTo(token) >= 0) {
         found = e;
         break;
       }
     }
     boolean chainCoversToken =
-        chain != null && chain.head.batch.sequenceToken().compareTo(token) <= 0;
+        chain.head != null && chain.head.batch.sequenceToken().compareTo(token) <= 0;
     // A miss: batches at or after the token were purged, or the token predates everything this
     // cache ever held (the queue was read from a later position).
     boolean purged = lastPurgedToken != null && token.compareTo(lastPurgedToken) <= 0;
     boolean beforeStart = firstAddedToken != null && token.compareTo(firstAddedToken) < 0;
     if ((purged || beforeStart) && !chainCoversToken) {
+      releaseIfUnused(chain);
       throw new QueueCacheMissException(
           queueId.toString(),
           streamId,
@@ -164,19 +194,20 @@ public final class SimpleQueueCache implements QueueCache {
           entries.isEmpty() ? null : entries.peekLast().lastToken);
     }
     if (found != null) {
-      return open(streamId, found, null, token);
+      return open(chain, found, null, token);
     }
-    return open(streamId, null, chain == null ? null : chain.tail, token);
+    return open(chain, null, chain.tail, token);
   }
 
   @Override
   public QueueCacheCursor cursorAtOldest(StreamId streamId) {
-    Chain chain = chains.get(streamId);
-    return open(streamId, chain == null ? null : chain.head, null, null);
+    Chain chain = chainOf(streamId);
+    return open(chain, chain.head, null, null);
   }
 
-  private Cursor open(StreamId streamId, Entry start, Entry last, StreamSequenceToken minToken) {
-    Cursor c = new Cursor(streamId, start, last, minToken, nextIndex);
+  private Cursor open(Chain chain, Entry start, Entry last, StreamSequenceToken minToken) {
+    Cursor c = new Cursor(chain, start, last, minToken, nextIndex);
+    chain.cursors++;
     cursorCount++;
     if (start != null) {
       c.heldFrom = start;
@@ -215,7 +246,7 @@ public final class SimpleQueueCache implements QueueCache {
 
   /** How many streams have batches in the cache. */
   public int streamCount() {
-    return chains.size();
+    return nonEmptyChains;
   }
 
   private long bucketOf(long index) {
@@ -256,6 +287,7 @@ public final class SimpleQueueCache implements QueueCache {
 
   /** A cursor over the chain of one stream. */
   final class Cursor implements QueueCacheCursor {
+    private final Chain chain;
     private final StreamId streamId;
     private final long createdAtIndex;
     private final StreamSequenceToken minToken;
@@ -267,12 +299,9 @@ public final class SimpleQueueCache implements QueueCache {
     private boolean closed;
 
     Cursor(
-        StreamId streamId,
-        Entry start,
-        Entry last,
-        StreamSequenceToken minToken,
-        long createdAtIndex) {
-      this.streamId = streamId;
+        Chain chain, Entry start, Entry last, StreamSequenceToken minToken, long createdAtIndex) {
+      this.chain = chain;
+      this.streamId = chain.streamId;
       this.start = start;
       this.last = last;
       this.minToken = minToken;
@@ -314,11 +343,9 @@ public final class SimpleQueueCache implements QueueCache {
         if (!previous.purged) {
           return null;
         }
-        Chain chain = chains.get(streamId);
-        return chain == null || chain.head.index <= previous.index ? null : chain.head;
+        return chain.head == null || chain.head.index <= previous.index ? null : chain.head;
       }
-      Chain chain = chains.get(streamId);
-      Entry e = chain == null ? null : chain.head;
+      Entry e = chain.head;
       while (e != null && e.index < createdAtIndex) {
         e = e.nextInStream;
       }
@@ -380,6 +407,8 @@ public final class SimpleQueueCache implements QueueCache {
         current = null;
         heldFrom = null;
         cursorCount--;
+        chain.cursors--;
+        releaseIfUnused(chain);
       }
     }
 
