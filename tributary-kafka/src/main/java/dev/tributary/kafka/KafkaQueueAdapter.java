@@ -629,15 +629,17 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     if (config == null) {
       config = settings.topics().get(r.topic());
     }
-    String key;
+    StreamId streamId;
     Object value;
     try {
-      key =
-          r.key() == null
-              ? settings.nullKeyPolicy().streamKey(r.topic(), r.partition())
-              : new String(r.key(), StandardCharsets.UTF_8);
-      if (key == null) {
-        throw new IllegalStateException("the nullKeyPolicy returned null");
+      if (r.key() != null) {
+        streamId = state.streamIds.idOf(r.key());
+      } else {
+        String key = settings.nullKeyPolicy().streamKey(r.topic(), r.partition());
+        if (key == null) {
+          throw new IllegalStateException("the nullKeyPolicy returned null");
+        }
+        streamId = StreamId.of(state.tp.topic(), key);
       }
       value = config.valueDeserializer().deserialize(r.topic(), r.headers(), r.value());
     } catch (Throwable t) {
@@ -645,7 +647,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       return null;
     }
     return new KafkaBatchContainer(
-        StreamId.of(state.tp.topic(), key),
+        streamId,
         r.partition(),
         r.offset(),
         value,

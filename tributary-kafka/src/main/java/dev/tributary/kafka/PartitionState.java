@@ -74,6 +74,9 @@ final class PartitionState {
   /** The topic's configuration; set before the state is shared, read by the consumer thread. */
   TopicConfig config;
 
+  /** The partition's keys' stream ids; consumer thread only. */
+  final StreamIdTable streamIds;
+
   /** Watchdog-thread only. */
   long watchedWatermark = Long.MIN_VALUE;
 
@@ -86,6 +89,7 @@ final class PartitionState {
     this.maxBuffered = maxBuffered;
     this.maxBufferedBytes = maxBufferedBytes;
     this.discoveredAtRuntime = discoveredAtRuntime;
+    this.streamIds = new StreamIdTable(tp.topic());
   }
 
   // ------------------------------------------------------------ consumer thread

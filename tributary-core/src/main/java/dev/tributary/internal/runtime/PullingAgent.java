@@ -16,6 +16,7 @@ import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamFailureHandler;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -385,9 +386,9 @@ final class PullingAgent {
         }
       }
       stream.lastActivityMillis = now;
-      List<Consumer> list = stream.consumers;
-      for (int j = 0, m = list.size(); j < m; j++) {
-        Consumer c = list.get(j);
+      Consumer[] list = stream.consumers;
+      for (int j = 0; j < list.length; j++) {
+        Consumer c = list[j];
         if (c.waiting) {
           deliver(c);
         }
@@ -499,7 +500,7 @@ final class PullingAgent {
   }
 
   private void add(StreamState stream, Consumer c) {
-    stream.consumers.add(c);
+    stream.add(c);
     consumers.put(c.id, c);
   }
 
@@ -601,8 +602,8 @@ final class PullingAgent {
             c.close();
             StreamState s = streams.get(c.streamId);
             if (s != null) {
-              s.consumers.remove(c);
-              if (s.consumers.isEmpty()) {
+              s.remove(c);
+              if (s.consumers.length == 0) {
                 streams.remove(c.streamId);
               }
             }
@@ -900,7 +901,7 @@ final class PullingAgent {
     consumers.remove(c.id);
     StreamState s = streams.get(c.streamId);
     if (s != null) {
-      s.consumers.remove(c);
+      s.remove(c);
     }
     c.close();
     if (c.subscription != null) {
@@ -962,12 +963,38 @@ final class PullingAgent {
 
   /** The subscriptions of one stream in this agent. */
   private static final class StreamState {
+    private static final Consumer[] NONE = new Consumer[0];
+
     final StreamId id;
-    final List<Consumer> consumers = new ArrayList<>(2);
+
+    /**
+     * Copied on change, which is rare, so that dispatching an event touches one array rather than a
+     * list and its array.
+     */
+    Consumer[] consumers = NONE;
+
     long lastActivityMillis;
 
     StreamState(StreamId id) {
       this.id = id;
+    }
+
+    void add(Consumer c) {
+      Consumer[] grown = Arrays.copyOf(consumers, consumers.length + 1);
+      grown[consumers.length] = c;
+      consumers = grown;
+    }
+
+    void remove(Consumer c) {
+      for (int i = 0; i < consumers.length; i++) {
+        if (consumers[i] == c) {
+          Consumer[] shrunk = new Consumer[consumers.length - 1];
+          System.arraycopy(consumers, 0, shrunk, 0, i);
+          System.arraycopy(consumers, i + 1, shrunk, i, consumers.length - i - 1);
+          consumers = shrunk.length == 0 ? NONE : shrunk;
+          return;
+        }
+      }
     }
 
     boolean busy() {
