@@ -245,7 +245,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return p;
   }
 
-  private Map<String, Object> consumerProperties(int index) {
+  /** The properties of consumer {@code index}: the user's, then the ones the adapter manages. */
+  Map<String, Object> consumerProperties(int index) {
     Map<String, Object> p = new HashMap<>(settings.clientProperties());
     p.putAll(settings.consumerProperties());
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());

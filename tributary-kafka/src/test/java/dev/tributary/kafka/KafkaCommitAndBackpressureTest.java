@@ -19,7 +19,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Offsets are committed only after delivery, and a slow subscription pauses its partition
@@ -29,8 +30,14 @@ class KafkaCommitAndBackpressureTest {
   static final KafkaBroker broker = KafkaBroker.shared();
   static final Duration WAIT = Duration.ofSeconds(60);
 
-  @Test
-  void blockedSubscription_holdsTheCommitBelowItsEvent_andPausesThePartitionWithoutLoss() {
+  /**
+   * Either bound pauses the partition: 20 records, or 1 KiB (about five of these records, each
+   * reckoned at its few bytes plus the 200-byte overhead) with the record bound at its default.
+   */
+  @ParameterizedTest(name = "bound by {0}")
+  @ValueSource(strings = {"records", "bytes"})
+  void blockedSubscription_holdsTheCommitBelowItsEvent_andPausesThePartitionWithoutLoss(
+      String bound) {
     String topic = unique("blocked");
     String group = unique("g");
     broker.createTopic(topic, 1);
@@ -38,12 +45,16 @@ class KafkaCommitAndBackpressureTest {
     KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
     CompletableFuture<Void> gate = new CompletableFuture<>();
     AtomicLong blockedOffset = new AtomicLong(-1);
-    KafkaQueueAdapterFactory f =
-        factory(broker, group)
-            .topic(topic, strings(1))
-            .maxBufferedRecordsPerPartition(20)
-            .stallTimeout(Duration.ofMillis(500))
-            .build();
+    KafkaQueueAdapterFactory.Builder fb =
+        factory(broker, group).topic(topic, strings(1)).stallTimeout(Duration.ofMillis(500));
+    if (bound.equals("records")) {
+      // Also: a fetch.max.wait.ms of the user's wins over the adapter's 50 ms.
+      fb.maxBufferedRecordsPerPartition(20).consumerProperty("fetch.max.wait.ms", "200");
+    } else {
+      fb.maxBufferedBytesPerPartition(1024);
+    }
+    KafkaQueueAdapterFactory f = fb.build();
+    String fetchWait = bound.equals("records") ? "200" : "50";
     try (StreamRuntime rt =
         StreamRuntime.builder()
             .addProvider("kafka", f, o -> o.cacheSize(32))
@@ -64,6 +75,7 @@ class KafkaCommitAndBackpressureTest {
             .threads(2)
             .build()) {
       rt.start();
+      assertThat(f.adapter().consumerProperties(0)).containsEntry("fetch.max.wait.ms", fetchWait);
       Map<String, List<String>> expected = produce(broker, topic, 6, 50, 0);
       await().atMost(WAIT).until(() -> blockedOffset.get() >= 0);
       long blocked = blockedOffset.get();
@@ -74,6 +86,11 @@ class KafkaCommitAndBackpressureTest {
       await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.STALLED) == 1);
       PartitionState state = f.adapter().state(new TopicPartition(topic, 0));
       assertThat(f.adapter().stallReason(state)).startsWith("paused by backpressure");
+      if (bound.equals("bytes")) {
+        assertThat(state.bufferedBytes()).isGreaterThanOrEqualTo(1024);
+        assertThat(state.bufferedCount)
+            .isLessThan(KafkaQueueAdapterFactory.DEFAULT_MIN_BUFFERED_RECORDS);
+      }
 
       // Other streams were delivered past the blocked event, yet the commit stays below it.
       long highest =

@@ -40,6 +40,7 @@ class KafkaQueueAdapterFactoryBuilderTest {
                     .bootstrapServers("no-port-here")
                     .consumerGroupId(" ")
                     .consumerThreads(0)
+                    .maxBufferedBytesPerPartition(100)
                     .commitInterval(Duration.ofMillis(1))
                     .whenNoCommittedOffset(ConsumeMode.LAST_COMMITTED_MESSAGE)
                     .poisonRecords(FailureAction.DEAD_LETTER)
@@ -51,12 +52,14 @@ class KafkaQueueAdapterFactoryBuilderTest {
                     .producerProperty("key.serializer", "x.Z")
                     .build())
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("Invalid KafkaQueueAdapterFactory configuration (13 problems):")
+        .hasMessageStartingWith("Invalid KafkaQueueAdapterFactory configuration (14 problems):")
         .hasMessageContaining(
             "bootstrapServers was 'no-port-here' but each entry must be host:port")
         .hasMessageContaining("consumerGroupId was ' ' but it must be a non-blank string")
         .hasMessageContaining("no topic was added but at least one is required")
         .hasMessageContaining("consumerThreads was 0 but it must be between 1 and 64")
+        .hasMessageContaining(
+            "maxBufferedBytesPerPartition was 100 but it must be between 1024 and 1073741824")
         .hasMessageContaining("commitInterval was PT0.001S but it must be between")
         .hasMessageContaining("whenNoCommittedOffset was LAST_COMMITTED_MESSAGE")
         .hasMessageContaining("poisonRecords was DEAD_LETTER but no deadLetterTopic was set")
