@@ -28,6 +28,7 @@ final class KafkaMetrics {
   static final String STALLED = "tributary.kafka.partition.stalled";
   static final String PAUSED = "tributary.kafka.partition.paused";
   static final String BUFFERED = "tributary.kafka.partition.buffered";
+  static final String BUFFERED_BYTES = "tributary.kafka.partition.buffered.bytes";
   static final String POISON = "tributary.kafka.poison.records";
   static final String DEAD_LETTERED = "tributary.kafka.dead.lettered";
   static final String DEAD_LETTER_FAILURES = "tributary.kafka.dead.letter.failures";
@@ -141,6 +142,14 @@ final class KafkaMetrics {
             PAUSED, "1 while fetching is paused by backpressure", tags, s, p -> p.paused ? 1 : 0));
     meters.add(
         gauge(BUFFERED, "Fetched records waiting for the agent", tags, s, p -> p.bufferedCount));
+    meters.add(
+        gauge(
+            BUFFERED_BYTES,
+            "Bytes of fetched records waiting for the agent, as counted against"
+                + " maxBufferedBytesPerPartition",
+            tags,
+            s,
+            p -> p.bufferedBytes()));
     return meters;
   }
 

@@ -88,6 +88,8 @@ class KafkaCommitAndBackpressureTest {
       assertThat(f.adapter().stallReason(state)).startsWith("paused by backpressure");
       if (bound.equals("bytes")) {
         assertThat(state.bufferedBytes()).isGreaterThanOrEqualTo(1024);
+        assertThat(gauge(registry, topic, KafkaMetrics.BUFFERED_BYTES))
+            .isEqualTo(state.bufferedBytes());
         assertThat(state.bufferedCount)
             .isLessThan(KafkaQueueAdapterFactory.DEFAULT_MIN_BUFFERED_RECORDS);
       }

@@ -73,6 +73,16 @@ public final class Tally {
     if (firstNanos.get() == 0) {
       firstNanos.compareAndSet(0, System.nanoTime());
     }
+    counted(value);
+  }
+
+  /**
+   * Like {@link #delivered} without noting the first record's time, for callers that know it
+   * otherwise. The first-record test is a branch taken once per run: inlined into a system's
+   * delivery path, it makes the JIT throw away and recompile that whole path at the start of every
+   * run, which a long-lived application never pays.
+   */
+  public void counted(byte[] value) {
     if (latencies != null) {
       long sent = Records.sendNanos(value);
       if (sent != 0) {
@@ -149,6 +159,11 @@ public final class Tally {
 
   public long firstNanos() {
     return firstNanos.get();
+  }
+
+  /** Notes {@code nanos} as the first record's time unless an earlier one was noted. */
+  public void firstAt(long nanos) {
+    firstNanos.accumulateAndGet(nanos, (a, b) -> a == 0 ? b : Math.min(a, b));
   }
 
   public long target() {

@@ -81,6 +81,13 @@ public final class TributarySystem implements SystemUnderTest {
     Thread tracer = registry == null ? null : Tracer.start(registry, tally, options.traceMs);
     try {
       last = tally.awaitTarget(spec.timeoutSeconds());
+      // Each key's observer is created just before its first record is delivered.
+      for (int k = 0; k < spec.keys(); k++) {
+        KeyObserver o = observers.get(k);
+        if (o != null) {
+          tally.firstAt(o.createdNanos);
+        }
+      }
       if (tracer != null) {
         tracer.interrupt();
       }
@@ -208,6 +215,7 @@ public final class TributarySystem implements SystemUnderTest {
   /** One stream's observer: checks the sequence, counts, acknowledges. */
   static final class KeyObserver implements StreamObserver<byte[]> {
     final int keyIndex;
+    final long createdNanos = System.nanoTime();
     private final Tally tally;
     private final long workNanos;
     private final Supplier<CompletableFuture<Void>> hold;
@@ -255,7 +263,7 @@ public final class TributarySystem implements SystemUnderTest {
         return hold.get();
       }
       if (workNanos == 0) {
-        tally.delivered(value);
+        tally.counted(value);
         if (last) {
           tally.keyDone();
         }
@@ -264,7 +272,7 @@ public final class TributarySystem implements SystemUnderTest {
       CompletableFuture<Void> done = new CompletableFuture<>();
       timer.schedule(
           () -> {
-            tally.delivered(value);
+            tally.counted(value);
             if (last) {
               tally.keyDone();
             }
