@@ -76,7 +76,14 @@ final class PullingAgent {
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
   private final Map<StreamId, StreamState> streams = new HashMap<>();
+
+  /**
+   * Explicit subscriptions by id (attach, detach). Implicit ones are found through their stream, so
+   * they need no id until something reports on them; {@link #implicitConsumers} counts them.
+   */
   private final Map<UUID, Consumer> consumers = new HashMap<>();
+
+  private int implicitConsumers;
   private State state = State.NEW;
   private ScheduledFuture<?> timer;
   private boolean reading;
@@ -243,10 +250,13 @@ final class PullingAgent {
                             provider.name(),
                             unwrap(e));
                       }
-                      for (Consumer c : consumers.values()) {
-                        c.close();
+                      for (StreamState st : streams.values()) {
+                        for (Consumer c : st.consumers) {
+                          c.close();
+                        }
                       }
                       consumers.clear();
+                      implicitConsumers = 0;
                       streams.clear();
                       state = State.STOPPED;
                       publishGauges();
@@ -441,7 +451,7 @@ final class PullingAgent {
       }
       for (Consumer c : s.consumers) {
         c.close();
-        consumers.remove(c.id);
+        forget(c);
       }
       it.remove();
       log.debug("Queue {}: stream {} inactive; dropped", queueId, s.id);
@@ -452,7 +462,7 @@ final class PullingAgent {
     metrics.cacheSize = cache.size();
     metrics.underPressure = underPressure ? 1 : 0;
     metrics.activeStreams = streams.size();
-    metrics.activeSubscriptions = consumers.size();
+    metrics.activeSubscriptions = consumers.size() + implicitConsumers;
   }
 
   // ---------------------------------------------------------------- streams and subscriptions
@@ -489,8 +499,7 @@ final class PullingAgent {
   private StreamState newStream(StreamId id, StreamSequenceToken implicitStart) {
     StreamState stream = new StreamState(id);
     for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
-      UUID subId = implicit.subscriptionId(id);
-      Consumer c = new Consumer(subId, id, true, null, cache.cursor(id, implicitStart), null);
+      Consumer c = new Consumer(null, id, true, null, cache.cursor(id, implicitStart), null);
       c.implicitFactory = implicit;
       add(stream, c);
     }
@@ -501,7 +510,20 @@ final class PullingAgent {
 
   private void add(StreamState stream, Consumer c) {
     stream.add(c);
-    consumers.put(c.id, c);
+    if (c.implicit) {
+      implicitConsumers++;
+    } else {
+      consumers.put(c.id(), c);
+    }
+  }
+
+  /** Drops {@code c} from the subscription bookkeeping; its stream's list is the caller's. */
+  private void forget(Consumer c) {
+    if (c.implicit) {
+      implicitConsumers--;
+    } else {
+      consumers.remove(c.id());
+    }
   }
 
   /** Attaches an explicit subscription: the subscribe handshake. Any thread. */
@@ -799,7 +821,7 @@ final class PullingAgent {
           "Queue {}: delivery of {} to subscription {} failed (attempt {}); retry in {} ms",
           queueId,
           c.pendingToken,
-          c.id,
+          c.id(),
           c.attempts,
           delay.toMillis(),
           error);
@@ -844,7 +866,7 @@ final class PullingAgent {
     metrics.deliveryFailures.increment();
     StreamSequenceToken token = c.pendingToken;
     StreamEventDeliveryFailureException failure =
-        new StreamEventDeliveryFailureException(c.id, c.streamId, token, c.attempts, error);
+        new StreamEventDeliveryFailureException(c.id(), c.streamId, token, c.attempts, error);
     log.warn(
         "Queue {} of provider {}: giving up on event {} of {} for subscription {} after {}"
             + " attempt(s)",
@@ -852,19 +874,19 @@ final class PullingAgent {
         provider.name(),
         token,
         c.streamId,
-        c.id,
+        c.id(),
         c.attempts,
         error);
     ObserverRef observer = c.observer();
     if (observer != null) {
       Throwable t = observer.onError(failure);
       if (t != null) {
-        log.warn("Queue {}: onError of subscription {} threw", queueId, c.id, t);
+        log.warn("Queue {}: onError of subscription {} threw", queueId, c.id(), t);
       }
     }
     DeliveryFailure report =
         new DeliveryFailure(
-            provider.name(), queueId, c.id, c.streamId, token, c.batch, c.implicit, error);
+            provider.name(), queueId, c.id(), c.streamId, token, c.batch, c.implicit, error);
     try {
       failureHandler
           .onDeliveryFailure(report)
@@ -896,9 +918,9 @@ final class PullingAgent {
   private void fault(Consumer c, Throwable cause) {
     metrics.faultedSubscriptions.increment();
     FaultedSubscriptionException faulted =
-        new FaultedSubscriptionException(c.id, c.streamId, cause);
+        new FaultedSubscriptionException(c.id(), c.streamId, cause);
     ObserverRef observer = c.observer();
-    consumers.remove(c.id);
+    forget(c);
     StreamState s = streams.get(c.streamId);
     if (s != null) {
       s.remove(c);
@@ -910,7 +932,7 @@ final class PullingAgent {
     if (observer != null) {
       Throwable t = observer.onError(faulted);
       if (t != null) {
-        log.warn("Queue {}: onError of subscription {} threw", queueId, c.id, t);
+        log.warn("Queue {}: onError of subscription {} threw", queueId, c.id(), t);
       }
     }
     publishGauges();
@@ -951,7 +973,7 @@ final class PullingAgent {
             f.complete(
                 new Snapshot(
                     streams.size(),
-                    consumers.size(),
+                    consumers.size() + implicitConsumers,
                     cache.size(),
                     cache.cursorCount(),
                     state.name())));
@@ -1009,7 +1031,9 @@ final class PullingAgent {
 
   /** One subscription's delivery state in this agent. */
   private final class Consumer {
-    final UUID id;
+    /** The subscription's id; for an implicit one derived on first use (an MD5 of its names). */
+    private UUID id;
+
     final StreamId streamId;
     final boolean implicit;
     final LocalSubscription subscription;
@@ -1046,6 +1070,13 @@ final class PullingAgent {
       this.subscription = subscription;
       this.cursor = cursor;
       this.startToken = startToken;
+    }
+
+    UUID id() {
+      if (id == null) {
+        id = implicitFactory.subscriptionId(streamId);
+      }
+      return id;
     }
 
     ObserverRef observer() {
