@@ -54,6 +54,7 @@ public final class BenchOptions {
   public Integer consumerThreads;
   public Integer maxBuffered;
   public Long maxBufferedBytes;
+  public int nodes = 1;
   public Integer pollTimeoutMs;
   public int traceMs;
   public Map<String, String> consumerProperties = new LinkedHashMap<>();
@@ -89,6 +90,8 @@ public final class BenchOptions {
         "  --consumer-threads N     Tributary KafkaConsumers [its default, 1]",
         "  --max-buffered N         Tributary maxBufferedRecordsPerPartition [its default]",
         "  --max-buffered-bytes N   Tributary maxBufferedBytesPerPartition [its default]",
+        "  --nodes N                Tributary nodes (runtimes) in this JVM sharing the partitions",
+        "                           by static assignment [1]",
         "  --poll-timeout-ms N      Tributary pollTimeout [its default, 100]",
         "  --consumer-property K=V  consumer property for all three systems (repeatable)",
         "  --trace-ms N             print Tributary's pipeline state every N ms (diagnosis; adds a",
@@ -166,6 +169,7 @@ public final class BenchOptions {
               o.consumerThreads = (int) positive(a, Integer.parseInt(value));
           case "--max-buffered" -> o.maxBuffered = (int) positive(a, Integer.parseInt(value));
           case "--max-buffered-bytes" -> o.maxBufferedBytes = positive(a, Long.parseLong(value));
+          case "--nodes" -> o.nodes = (int) positive(a, Integer.parseInt(value));
           case "--poll-timeout-ms" -> o.pollTimeoutMs = (int) positive(a, Integer.parseInt(value));
           case "--trace-ms" -> o.traceMs = (int) positive(a, Integer.parseInt(value));
           case "--consumer-property" -> {
@@ -262,6 +266,7 @@ public final class BenchOptions {
         + (consumerThreads == null ? "" : " consumer-threads=" + consumerThreads)
         + (maxBuffered == null ? "" : " max-buffered=" + maxBuffered)
         + (maxBufferedBytes == null ? "" : " max-buffered-bytes=" + maxBufferedBytes)
+        + (nodes == 1 ? "" : " nodes=" + nodes)
         + (pollTimeoutMs == null ? "" : " poll-timeout-ms=" + pollTimeoutMs)
         + (consumerProperties.isEmpty() ? "" : " consumer-properties=" + consumerProperties);
   }

@@ -7,8 +7,11 @@ import dev.tributary.StreamRuntime;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.kafka.KafkaQueueAdapterFactory;
 import dev.tributary.kafka.TopicConfig;
+import dev.tributary.spi.StaticQueueBalancer;
 import dev.tributary.spi.StreamProviderDirection;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -58,6 +61,9 @@ public final class TributarySystem implements SystemUnderTest {
             ? ""
             : ", maxBufferedBytesPerPartition " + options.maxBufferedBytes)
         + (options.pollTimeoutMs == null ? "" : ", pollTimeout " + options.pollTimeoutMs + " ms")
+        + (options.nodes > 1
+            ? "; " + options.nodes + " nodes in this JVM sharing the partitions (static assignment)"
+            : "")
         + "; implicit subscription, one observer per key, per-key order checked";
   }
 
@@ -77,7 +83,7 @@ public final class TributarySystem implements SystemUnderTest {
     io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
         options.traceMs > 0 ? new io.micrometer.core.instrument.simple.SimpleMeterRegistry() : null;
     ThreadCpu cpuBefore = ThreadCpu.snapshot();
-    Started s = start(spec, tally, observers, registry, agents -> {}, null);
+    Started s = start(spec, tally, observers, registry, agents -> {}, null, options.nodes);
     Thread tracer = registry == null ? null : Tracer.start(registry, tally, options.traceMs);
     try {
       last = tally.awaitTarget(spec.timeoutSeconds());
@@ -100,8 +106,8 @@ public final class TributarySystem implements SystemUnderTest {
         last = System.nanoTime();
       }
     } finally {
-      // Joins the agents' pool: what the observers wrote is visible below.
-      s.runtime().close();
+      // Joins the agents' pools: what the observers wrote is visible below.
+      s.close();
     }
     long errors = tally.orderErrors();
     String firstError = tally.firstError();
@@ -130,14 +136,24 @@ public final class TributarySystem implements SystemUnderTest {
         tally.latencies());
   }
 
-  /** A started runtime. */
-  record Started(StreamRuntime runtime, KafkaQueueAdapterFactory factory, long startNanos) {}
+  /** Started runtimes, one per node. */
+  record Started(
+      List<StreamRuntime> runtimes, List<KafkaQueueAdapterFactory> factories, long startNanos) {
+
+    /** The first (for one node, the only) runtime. */
+    StreamRuntime runtime() {
+      return runtimes.get(0);
+    }
+
+    /** Closes every node, in parallel, as nodes of a cluster would stop. */
+    void close() {
+      runtimes.parallelStream().forEach(StreamRuntime::close);
+    }
+  }
 
   /**
-   * Builds and starts a runtime for {@code spec} and waits until it owns every partition. Observers
-   * are registered in {@code observers} unless it is null. With {@code hold}, observers return the
-   * stage it supplies instead of acknowledging (the memory benchmark keeps the cache full that
-   * way).
+   * {@link #start(RunSpec, Tally, AtomicReferenceArray, MeterRegistry, Consumer, Supplier, int)}
+   * with one node.
    */
   Started start(
       RunSpec spec,
@@ -146,14 +162,93 @@ public final class TributarySystem implements SystemUnderTest {
       MeterRegistry registry,
       Consumer<StreamProviderOptions.Builder> extraAgentOptions,
       Supplier<CompletableFuture<Void>> hold) {
+    return start(spec, tally, observers, registry, extraAgentOptions, hold, 1);
+  }
+
+  /**
+   * Builds and starts a runtime for {@code spec} and waits until it owns every partition. Observers
+   * are registered in {@code observers} unless it is null. With {@code hold}, observers return the
+   * stage it supplies instead of acknowledging (the memory benchmark keeps the cache full that
+   * way). With {@code nodes} above 1, that many runtimes share the partitions by static assignment
+   * (node i owns the partitions whose index modulo nodes is i), as separate nodes would; they share
+   * this JVM and its cores.
+   */
+  Started start(
+      RunSpec spec,
+      Tally tally,
+      AtomicReferenceArray<KeyObserver> observers,
+      MeterRegistry registry,
+      Consumer<StreamProviderOptions.Builder> extraAgentOptions,
+      Supplier<CompletableFuture<Void>> hold,
+      int nodes) {
+    String group = BenchKafka.freshGroup(name());
+    List<StreamRuntime> runtimes = new ArrayList<>();
+    List<KafkaQueueAdapterFactory> factories = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int node = 0; node < nodes; node++) {
+      KafkaQueueAdapterFactory factory = factory(spec, group, hold, nodes > 1);
+      int index = node;
+      StreamRuntime.Builder rb =
+          StreamRuntime.builder()
+              .addProvider(
+                  "kafka",
+                  factory,
+                  agents -> {
+                    if (options.cacheSize != null) {
+                      agents.cacheSize(options.cacheSize);
+                    }
+                    if (nodes > 1) {
+                      agents.balancer(() -> StaticQueueBalancer.share(index, nodes));
+                    }
+                    extraAgentOptions.accept(agents);
+                  })
+              .implicitSubscription(
+                  "kafka",
+                  spec.topic(),
+                  id -> {
+                    KeyObserver o =
+                        new KeyObserver(id, tally, spec.workNanos(), hold, spec.perKey());
+                    if (observers != null && !observers.compareAndSet(o.keyIndex, null, o)) {
+                      tally.orderError("a second observer was created for " + id);
+                    }
+                    return o;
+                  });
+      if (options.runtimeThreads != null) {
+        rb.threads(options.runtimeThreads);
+      }
+      if (registry != null) {
+        rb.meterRegistry(registry);
+      }
+      StreamRuntime runtime = rb.build();
+      runtime.start();
+      runtimes.add(runtime);
+      factories.add(factory);
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (factories.stream().mapToInt(f -> f.ownedPartitions().size()).sum() < spec.partitions()) {
+      if (System.nanoTime() - deadline > 0) {
+        System.err.println("warning: Tributary did not own every partition within 60 s");
+        break;
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+    }
+    spec.onReady().run();
+    return new Started(runtimes, factories, start);
+  }
+
+  private KafkaQueueAdapterFactory factory(
+      RunSpec spec, String group, Supplier<CompletableFuture<Void>> hold, boolean staticShare) {
     KafkaQueueAdapterFactory.Builder kb =
         KafkaQueueAdapterFactory.builder()
             .bootstrapServers(kafka.bootstrapServers())
-            .consumerGroupId(BenchKafka.freshGroup(name()))
+            .consumerGroupId(group)
             .topic(spec.topic(), TopicConfig.existing())
             .direction(StreamProviderDirection.READ_ONLY);
     for (Map.Entry<String, String> e : kafka.extraConsumerProperties().entrySet()) {
       kb.consumerProperty(e.getKey(), e.getValue());
+    }
+    if (staticShare) {
+      kb.staticAssignment();
     }
     if (options.consumerThreads != null) {
       kb.consumerThreads(options.consumerThreads);
@@ -169,47 +264,7 @@ public final class TributarySystem implements SystemUnderTest {
     if (options.pollTimeoutMs != null) {
       kb.pollTimeout(java.time.Duration.ofMillis(options.pollTimeoutMs));
     }
-    KafkaQueueAdapterFactory factory = kb.build();
-    StreamRuntime.Builder rb =
-        StreamRuntime.builder()
-            .addProvider(
-                "kafka",
-                factory,
-                agents -> {
-                  if (options.cacheSize != null) {
-                    agents.cacheSize(options.cacheSize);
-                  }
-                  extraAgentOptions.accept(agents);
-                })
-            .implicitSubscription(
-                "kafka",
-                spec.topic(),
-                id -> {
-                  KeyObserver o = new KeyObserver(id, tally, spec.workNanos(), hold, spec.perKey());
-                  if (observers != null && !observers.compareAndSet(o.keyIndex, null, o)) {
-                    tally.orderError("a second observer was created for " + id);
-                  }
-                  return o;
-                });
-    if (options.runtimeThreads != null) {
-      rb.threads(options.runtimeThreads);
-    }
-    if (registry != null) {
-      rb.meterRegistry(registry);
-    }
-    long start = System.nanoTime();
-    StreamRuntime runtime = rb.build();
-    runtime.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (factory.ownedPartitions().size() < spec.partitions()) {
-      if (System.nanoTime() - deadline > 0) {
-        System.err.println("warning: Tributary did not own every partition within 60 s");
-        break;
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-    }
-    spec.onReady().run();
-    return new Started(runtime, factory, start);
+    return kb.build();
   }
 
   /** One stream's observer: checks the sequence, counts, acknowledges. */
