@@ -55,6 +55,7 @@ public final class BenchOptions {
   public Integer maxBuffered;
   public Long maxBufferedBytes;
   public int nodes = 1;
+  public Integer commitEvery;
   public Integer pollTimeoutMs;
   public int traceMs;
   public Map<String, String> consumerProperties = new LinkedHashMap<>();
@@ -90,6 +91,7 @@ public final class BenchOptions {
         "  --consumer-threads N     Tributary KafkaConsumers [its default, 1]",
         "  --max-buffered N         Tributary maxBufferedRecordsPerPartition [its default]",
         "  --max-buffered-bytes N   Tributary maxBufferedBytesPerPartition [its default]",
+        "  --commit-every N         Tributary commitEveryRecords [its default, 100000]",
         "  --nodes N                Tributary nodes (runtimes) in this JVM sharing the partitions",
         "                           by static assignment [1]",
         "  --poll-timeout-ms N      Tributary pollTimeout [its default, 100]",
@@ -170,6 +172,7 @@ public final class BenchOptions {
           case "--max-buffered" -> o.maxBuffered = (int) positive(a, Integer.parseInt(value));
           case "--max-buffered-bytes" -> o.maxBufferedBytes = positive(a, Long.parseLong(value));
           case "--nodes" -> o.nodes = (int) positive(a, Integer.parseInt(value));
+          case "--commit-every" -> o.commitEvery = (int) positive(a, Integer.parseInt(value));
           case "--poll-timeout-ms" -> o.pollTimeoutMs = (int) positive(a, Integer.parseInt(value));
           case "--trace-ms" -> o.traceMs = (int) positive(a, Integer.parseInt(value));
           case "--consumer-property" -> {
@@ -267,6 +270,7 @@ public final class BenchOptions {
         + (maxBuffered == null ? "" : " max-buffered=" + maxBuffered)
         + (maxBufferedBytes == null ? "" : " max-buffered-bytes=" + maxBufferedBytes)
         + (nodes == 1 ? "" : " nodes=" + nodes)
+        + (commitEvery == null ? "" : " commit-every=" + commitEvery)
         + (pollTimeoutMs == null ? "" : " poll-timeout-ms=" + pollTimeoutMs)
         + (consumerProperties.isEmpty() ? "" : " consumer-properties=" + consumerProperties);
   }

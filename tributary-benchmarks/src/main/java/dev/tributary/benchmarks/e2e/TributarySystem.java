@@ -61,6 +61,7 @@ public final class TributarySystem implements SystemUnderTest {
             ? ""
             : ", maxBufferedBytesPerPartition " + options.maxBufferedBytes)
         + (options.pollTimeoutMs == null ? "" : ", pollTimeout " + options.pollTimeoutMs + " ms")
+        + (options.commitEvery == null ? "" : ", commitEveryRecords " + options.commitEvery)
         + (options.nodes > 1
             ? "; " + options.nodes + " nodes in this JVM sharing the partitions (static assignment)"
             : "")
@@ -263,6 +264,9 @@ public final class TributarySystem implements SystemUnderTest {
     }
     if (options.pollTimeoutMs != null) {
       kb.pollTimeout(java.time.Duration.ofMillis(options.pollTimeoutMs));
+    }
+    if (options.commitEvery != null) {
+      kb.commitEveryRecords(options.commitEvery);
     }
     return kb.build();
   }
