@@ -82,8 +82,10 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   static final int MAX_PENDING_SENDS = 100_000;
 
   /**
-   * The heap a buffered record costs beyond its bytes: container, token, stream id, key string and
-   * array headers (measured at about 200 bytes with compressed pointers).
+   * The heap a buffered record is reckoned to cost beyond its key, value and header bytes: the
+   * container, its token, array headers and the ring slot come to about 100 bytes with compressed
+   * pointers (254 bytes per cached 100-byte event in docs/benchmarks.md, cache entry included); 200
+   * leaves room for keys whose stream id is not shared.
    */
   static final int RECORD_OVERHEAD_BYTES = 200;
 
