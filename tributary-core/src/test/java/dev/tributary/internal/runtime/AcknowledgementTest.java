@@ -97,19 +97,7 @@ class AcknowledgementTest {
   @Test
   void givenUpDelivery_isEvictedButNotAcknowledged() {
     List<DeliveryFailure> reported = new CopyOnWriteArrayList<>();
-    StreamFailureHandler handler =
-        new StreamFailureHandler() {
-          @Override
-          public boolean shouldFaultSubscriptionOnError() {
-            return false;
-          }
-
-          @Override
-          public CompletionStage<Void> onDeliveryFailure(DeliveryFailure failure) {
-            reported.add(failure);
-            return DONE;
-          }
-        };
+    StreamFailureHandler handler = RuntimeFixture.recordingFailures(reported);
     MemoryQueueAdapterFactory memory =
         MemoryQueueAdapterFactory.builder().queueCount(1).failureHandler(handler).build();
     StreamRuntime rt =

@@ -1,6 +1,5 @@
 package dev.tributary.internal.runtime;
 
-import static dev.tributary.internal.runtime.RuntimeFixture.DONE;
 import static dev.tributary.internal.runtime.RuntimeFixture.WAIT;
 import static dev.tributary.internal.runtime.RuntimeFixture.join;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,7 +15,6 @@ import dev.tributary.spi.StreamFailureHandler;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -31,19 +29,7 @@ class ImplicitSubscriptionIdTest {
   @Test
   void failureReports_carryTheNameBasedIdOfTheImplicitSubscription() {
     List<DeliveryFailure> reported = new CopyOnWriteArrayList<>();
-    StreamFailureHandler handler =
-        new StreamFailureHandler() {
-          @Override
-          public boolean shouldFaultSubscriptionOnError() {
-            return false;
-          }
-
-          @Override
-          public CompletionStage<Void> onDeliveryFailure(DeliveryFailure failure) {
-            reported.add(failure);
-            return DONE;
-          }
-        };
+    StreamFailureHandler handler = RuntimeFixture.recordingFailures(reported);
     MemoryQueueAdapterFactory memory =
         MemoryQueueAdapterFactory.builder().queueCount(1).failureHandler(handler).build();
     StreamRuntime rt =

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamRuntime;
+import dev.tributary.spi.DeliveryFailure;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.StreamFailureHandler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
@@ -113,4 +116,20 @@ final class RuntimeFixture implements AfterEachCallback {
   }
 
   static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+  /** A failure handler that never faults and adds every delivery failure to {@code into}. */
+  static StreamFailureHandler recordingFailures(List<DeliveryFailure> into) {
+    return new StreamFailureHandler() {
+      @Override
+      public boolean shouldFaultSubscriptionOnError() {
+        return false;
+      }
+
+      @Override
+      public CompletionStage<Void> onDeliveryFailure(DeliveryFailure failure) {
+        into.add(failure);
+        return DONE;
+      }
+    };
+  }
 }
