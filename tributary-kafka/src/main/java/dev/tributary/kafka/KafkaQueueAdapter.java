@@ -568,8 +568,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
 
   PartitionState newState(TopicPartition tp, ConsumerLoop owner) {
     boolean discovered = tp.partition() >= initialCounts.getOrDefault(tp.topic(), 0);
-    PartitionState s = new PartitionState(tp, maxBuffered, maxBufferedBytes, discovered);
-    s.config = settings.topics().get(tp.topic());
+    PartitionState s =
+        new PartitionState(
+            tp, settings.topics().get(tp.topic()), maxBuffered, maxBufferedBytes, discovered);
     s.owner = owner;
     PartitionState old = registry.put(tp, s);
     if (old != null) {
@@ -629,9 +630,6 @@ public final class KafkaQueueAdapter implements QueueAdapter {
    */
   KafkaBatchContainer decode(ConsumerRecord<byte[], byte[]> r, PartitionState state) {
     TopicConfig config = state.config;
-    if (config == null) {
-      config = settings.topics().get(r.topic());
-    }
     StreamId streamId;
     Object value;
     try {

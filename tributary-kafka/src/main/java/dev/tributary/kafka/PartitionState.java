@@ -51,7 +51,6 @@ final class PartitionState {
   private long head;
   private long handed;
   private long tail;
-  private long bufferedBytes;
   private long nextFetchOffset = -1;
   private long lastHandedOut = -1;
 
@@ -69,10 +68,12 @@ final class PartitionState {
   volatile boolean stalled;
   volatile long oldestUndeliveredTimestamp = -1;
   volatile int bufferedCount;
-  private volatile long bufferedBytesSnapshot;
 
-  /** The topic's configuration; set before the state is shared, read by the consumer thread. */
-  TopicConfig config;
+  /** Written under {@code this}, read by any thread. */
+  private volatile long bufferedBytes;
+
+  /** The topic's configuration (value deserializer); null only in unit tests that never decode. */
+  final TopicConfig config;
 
   /** The partition's keys' stream ids; consumer thread only. */
   final StreamIdTable streamIds;
@@ -83,8 +84,13 @@ final class PartitionState {
   long watchedSinceNanos;
 
   PartitionState(
-      TopicPartition tp, int maxBuffered, long maxBufferedBytes, boolean discoveredAtRuntime) {
+      TopicPartition tp,
+      TopicConfig config,
+      int maxBuffered,
+      long maxBufferedBytes,
+      boolean discoveredAtRuntime) {
     this.tp = tp;
+    this.config = config;
     this.queueId = QueueId.of(tp.topic(), tp.partition());
     this.maxBuffered = maxBuffered;
     this.maxBufferedBytes = maxBufferedBytes;
@@ -124,7 +130,6 @@ final class PartitionState {
       nextFetchOffset = nextOffset;
     }
     bufferedBytes = bytes;
-    bufferedBytesSnapshot = bytes;
     bufferedCount = (int) (tail - handed);
     if (oldestUndeliveredTimestamp < 0 && tail != head) {
       oldestUndeliveredTimestamp = ring[slot(head)].timestampMillis();
@@ -142,19 +147,19 @@ final class PartitionState {
    * bytes.
    */
   boolean isFull() {
-    return bufferedCount >= maxBuffered || bufferedBytesSnapshot >= maxBufferedBytes;
+    return bufferedCount >= maxBuffered || bufferedBytes >= maxBufferedBytes;
   }
 
   /**
    * True when a paused partition may fetch again: its buffer is at most half full on both counts.
    */
   boolean canResume() {
-    return bufferedCount <= maxBuffered / 2 && bufferedBytesSnapshot <= maxBufferedBytes / 2;
+    return bufferedCount <= maxBuffered / 2 && bufferedBytes <= maxBufferedBytes / 2;
   }
 
   /** The bytes buffered for the agent, as reckoned by {@link KafkaBatchContainer#sizeBytes()}. */
   long bufferedBytes() {
-    return bufferedBytesSnapshot;
+    return bufferedBytes;
   }
 
   // ------------------------------------------------------------ agent thread
@@ -175,7 +180,6 @@ final class PartitionState {
         bytes -= r.sizeBytes();
       }
       bufferedBytes = bytes;
-      bufferedBytesSnapshot = bytes;
       lastHandedOut = ((KafkaBatchContainer) out[n - 1]).offset();
       bufferedCount = (int) (tail - handed);
     }

@@ -35,7 +35,7 @@ class PartitionStateTest {
   }
 
   private final PartitionState state =
-      new PartitionState(new TopicPartition("t", 0), 10, 1L << 20, false);
+      new PartitionState(new TopicPartition("t", 0), null, 10, 1L << 20, false);
 
   @Test
   void eachOffsetIsHandedOutOnce_evenWhenAFetchRepeatsIt() {
@@ -120,7 +120,8 @@ class PartitionStateTest {
   void bytesBound_pausesBeforeTheRecordBound_andResumesAtHalf() {
     // 10 records of 100 bytes reckoned each against a 1 KiB bound: full at 1000 bytes, not at 10
     // records; resumable once at most 512 bytes remain.
-    PartitionState bytes = new PartitionState(new TopicPartition("t", 0), 1_000, 1_000, false);
+    PartitionState bytes =
+        new PartitionState(new TopicPartition("t", 0), null, 1_000, 1_000, false);
     bytes.startAt(0);
     bytes.append(recs(0, 9), 9);
     assertThat(bytes.isFull()).isFalse();
