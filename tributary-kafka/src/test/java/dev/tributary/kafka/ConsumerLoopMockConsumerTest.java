@@ -115,7 +115,9 @@ class ConsumerLoopMockConsumerTest {
 
   @Test
   void aFullBufferPausesThePartition_andDrainingHalfResumesIt() {
-    add(0, 10);
+    // All ten arrive in one poll: added from the consumer thread at the start of a poll, so the
+    // loop cannot pause after a first part of them.
+    mock.schedulePollTask(() -> add(0, 10));
     await().atMost(WAIT).until(() -> mock.paused().contains(tp));
     List<BatchContainer> first = receiver.getQueueMessages(7).toCompletableFuture().join();
     assertThat(first).hasSize(7);
