@@ -1,5 +1,7 @@
 package dev.tributary.benchmarks;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+import com.sun.management.VMOption;
 import dev.tributary.benchmarks.e2e.BenchKafka;
 import dev.tributary.benchmarks.e2e.BenchOptions;
 import dev.tributary.benchmarks.e2e.LatencyBenchmark;
@@ -23,14 +25,20 @@ import java.util.Locale;
  *
  * <pre>
  * mvn -B -q -pl tributary-benchmarks -am package -DskipTests
- * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e                  # comparison
- * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode latency
- * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode memory
- * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --sweep streams --plot-dir docs/img
+ * java -Xms4g -Xmx4g -Xmn2g -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e
+ * java -Xms4g -Xmx4g -Xmn2g -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode latency
+ * java -Xms4g -Xmx4g -Xmn2g -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode memory
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --help
  * </pre>
  */
 public final class EndToEndBenchmark {
+  /**
+   * The heap flags of the documented commands. A fixed heap and young generation make runs
+   * comparable: with the JVM's default sizing, a run that follows an allocation-heavy one (Parallel
+   * Consumer) finds a larger heap and measures up to a quarter faster.
+   */
+  static final String PINNED_HEAP = "-Xms4g -Xmx4g -Xmn2g";
+
   private EndToEndBenchmark() {}
 
   public static void main(String[] args) throws Exception {
@@ -103,20 +111,59 @@ public final class EndToEndBenchmark {
             memTotal(),
             System.getProperty("os.name") + " " + System.getProperty("os.arch"),
             ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    long initialHeap = vmOptionBytes("InitialHeapSize");
+    long maxHeap = vmOptionBytes("MaxHeapSize");
+    String young = explicitlySet("NewSize") ? mib(vmOptionBytes("NewSize")) : "adaptive";
     lines.add(
         String.format(
             Locale.ROOT,
-            "JVM: %s %s, max heap %,d MiB, GC %s",
+            "JVM: %s %s, heap %s initial / %s max / %s young, GC %s, flags %s",
             System.getProperty("java.vm.name"),
             System.getProperty("java.runtime.version"),
-            rt.maxMemory() >> 20,
-            String.join(" + ", gcs)));
+            mib(initialHeap),
+            mib(maxHeap),
+            young,
+            String.join(" + ", gcs),
+            ManagementFactory.getRuntimeMXBean().getInputArguments()));
+    if (initialHeap > 0 && initialHeap != maxHeap) {
+      lines.add(
+          "WARNING: the heap is not pinned (-Xms differs from -Xmx), so each system's rate depends"
+              + " on how far the heap grew during earlier runs; docs/benchmarks.md runs with "
+              + PINNED_HEAP);
+    }
     lines.add(
         "broker: "
             + kafka.describe()
             + (options.bootstrapServers == null ? ", heap " + options.brokerHeap : ""));
     lines.add("options: " + options);
     return lines;
+  }
+
+  /** A HotSpot flag in bytes, or -1 where the JVM does not report it. */
+  private static long vmOptionBytes(String name) {
+    try {
+      return Long.parseLong(
+          ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+              .getVMOption(name)
+              .getValue());
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static boolean explicitlySet(String name) {
+    try {
+      return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+              .getVMOption(name)
+              .getOrigin()
+          == VMOption.Origin.VM_CREATION;
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static String mib(long bytes) {
+    return bytes < 0 ? "?" : String.format(Locale.ROOT, "%,d MiB", bytes >> 20);
   }
 
   private static String memTotal() {
