@@ -128,7 +128,7 @@ public final class EndToEndBenchmark {
     if (initialHeap > 0 && initialHeap != maxHeap) {
       lines.add(
           "WARNING: the heap is not pinned (-Xms differs from -Xmx), so each system's rate depends"
-              + " on how far the heap grew during earlier runs; docs/benchmarks.md runs with "
+              + " on how far the heap grew during earlier runs; docs/benchmarks.md measures throughput with "
               + PINNED_HEAP);
     }
     lines.add(
@@ -139,27 +139,24 @@ public final class EndToEndBenchmark {
     return lines;
   }
 
-  /** A HotSpot flag in bytes, or -1 where the JVM does not report it. */
-  private static long vmOptionBytes(String name) {
+  /** A HotSpot flag, or null where the JVM does not report it. */
+  private static VMOption vmOption(String name) {
     try {
-      return Long.parseLong(
-          ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-              .getVMOption(name)
-              .getValue());
+      return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption(name);
     } catch (RuntimeException e) {
-      return -1;
+      return null;
     }
   }
 
+  /** A HotSpot flag in bytes, or -1 where the JVM does not report it. */
+  private static long vmOptionBytes(String name) {
+    VMOption option = vmOption(name);
+    return option == null ? -1 : Long.parseLong(option.getValue());
+  }
+
   private static boolean explicitlySet(String name) {
-    try {
-      return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-              .getVMOption(name)
-              .getOrigin()
-          == VMOption.Origin.VM_CREATION;
-    } catch (RuntimeException e) {
-      return false;
-    }
+    VMOption option = vmOption(name);
+    return option != null && option.getOrigin() == VMOption.Origin.VM_CREATION;
   }
 
   private static String mib(long bytes) {
