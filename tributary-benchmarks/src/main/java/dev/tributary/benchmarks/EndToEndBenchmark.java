@@ -26,7 +26,7 @@ import java.util.Locale;
  * <pre>
  * mvn -B -q -pl tributary-benchmarks -am package -DskipTests
  * java -Xms4g -Xmx4g -Xmn2g -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e
- * java -Xms4g -Xmx4g -Xmn2g -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode latency
+ * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode latency
  * java -Xms4g -Xmx4g -Xmn2g -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --mode memory
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --help
  * </pre>
