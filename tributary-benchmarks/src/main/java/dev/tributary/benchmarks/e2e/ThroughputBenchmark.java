@@ -159,34 +159,11 @@ public final class ThroughputBenchmark {
       xs[i] = points[i];
       List<String> row = new ArrayList<>();
       row.add(String.format(Locale.ROOT, "%,d", points[i]));
-      for (int s = 0; s < systems.size(); s++) {
-        ys[s][i] = Harness.medianRate(results, systems.get(s).name());
-        row.add(Report.rate(ys[s][i]));
-      }
-      if (results.containsKey("tributary") && results.containsKey("raw")) {
-        row.add(
-            Report.ratio(
-                Harness.medianRate(results, "tributary") / Harness.medianRate(results, "raw")));
-      }
-      if (results.containsKey("tributary") && results.containsKey("pc")) {
-        row.add(
-            Report.ratio(
-                Harness.medianRate(results, "tributary") / Harness.medianRate(results, "pc")));
-      }
+      addRates(row, results, systems, ys, i, true);
       rows.add(row);
       kafka.deleteTopic(d.topic());
     }
-    List<String> header = new ArrayList<>();
-    header.add(what);
-    for (SystemUnderTest s : systems) {
-      header.add(label(s.name()) + " records/s");
-    }
-    if (o.systems.contains("tributary") && o.systems.contains("raw")) {
-      header.add("b/a");
-    }
-    if (o.systems.contains("tributary") && o.systems.contains("pc")) {
-      header.add("b/c");
-    }
+    List<String> header = sweepHeader(what, systems, true);
     report.print("");
     report.print(
         String.format(
@@ -225,6 +202,48 @@ public final class ThroughputBenchmark {
     }
   }
 
+  /**
+   * Appends a sweep point's median rate of each system (also kept in {@code ys[s][i]} for the
+   * chart), then b/a when {@code withRaw}, and b/c; the columns of {@link #sweepHeader}.
+   */
+  private static void addRates(
+      List<String> row,
+      Map<String, List<RunResult>> results,
+      List<SystemUnderTest> systems,
+      double[][] ys,
+      int i,
+      boolean withRaw) {
+    for (int s = 0; s < systems.size(); s++) {
+      ys[s][i] = Harness.medianRate(results, systems.get(s).name());
+      row.add(Report.rate(ys[s][i]));
+    }
+    if (withRaw && results.containsKey("tributary") && results.containsKey("raw")) {
+      row.add(
+          Report.ratio(
+              Harness.medianRate(results, "tributary") / Harness.medianRate(results, "raw")));
+    }
+    if (results.containsKey("tributary") && results.containsKey("pc")) {
+      row.add(
+          Report.ratio(
+              Harness.medianRate(results, "tributary") / Harness.medianRate(results, "pc")));
+    }
+  }
+
+  private List<String> sweepHeader(String first, List<SystemUnderTest> systems, boolean withRaw) {
+    List<String> header = new ArrayList<>();
+    header.add(first);
+    for (SystemUnderTest s : systems) {
+      header.add(label(s.name()) + " records/s");
+    }
+    if (withRaw && o.systems.contains("tributary") && o.systems.contains("raw")) {
+      header.add("b/a");
+    }
+    if (o.systems.contains("tributary") && o.systems.contains("pc")) {
+      header.add("b/c");
+    }
+    return header;
+  }
+
   private void work() throws Exception {
     List<SystemUnderTest> systems = Harness.select(kafka, o);
     BenchKafka.Dataset d = kafka.produce("work", o.records, o.partitions, o.keys, o.valueSize);
@@ -249,26 +268,12 @@ public final class ThroughputBenchmark {
       xs[i] = i;
       List<String> row = new ArrayList<>();
       row.add(work == 0 ? "0" : work >= 1_000_000 ? work / 1_000_000 + " ms" : work / 1000 + " us");
-      for (int s = 0; s < systems.size(); s++) {
-        ys[s][i] = Harness.medianRate(results, systems.get(s).name());
-        row.add(Report.rate(ys[s][i]));
-      }
-      if (results.containsKey("tributary") && results.containsKey("pc")) {
-        row.add(
-            Report.ratio(
-                Harness.medianRate(results, "tributary") / Harness.medianRate(results, "pc")));
-      }
+      // The raw loop runs only without work, so the work sweep has no b/a column.
+      addRates(row, results, systems, ys, i, false);
       rows.add(row);
     }
     kafka.deleteTopic(d.topic());
-    List<String> header = new ArrayList<>();
-    header.add("observer work per record");
-    for (SystemUnderTest s : systems) {
-      header.add(label(s.name()) + " records/s");
-    }
-    if (o.systems.contains("tributary") && o.systems.contains("pc")) {
-      header.add("b/c");
-    }
+    List<String> header = sweepHeader("observer work per record", systems, false);
     report.print("");
     report.print(
         String.format(
