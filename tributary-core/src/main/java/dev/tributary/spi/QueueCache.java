@@ -18,9 +18,12 @@ public interface QueueCache {
   void addToCache(List<BatchContainer> batches);
 
   /**
-   * Removes batches that no cursor needs any more and returns those that were delivered (not those
-   * marked by {@link QueueCacheCursor#recordDeliveryFailure()}), oldest first; an empty list when
-   * nothing was purged.
+   * Returns the batches released since the last call: batches that every cursor of their stream has
+   * passed (delivered, filtered out, or given up on), each exactly once, in queue order within a
+   * stream but not across streams (a batch is released while older batches of other streams may
+   * still be needed). Evicts released batches once no older batch is needed. An empty list when
+   * nothing was released. The agent acknowledges the returned batches to the receiver, so this is
+   * what makes acknowledgement exact.
    */
   List<BatchContainer> tryPurgeFromCache();
 

@@ -35,9 +35,6 @@ public interface QueueCacheCursor extends AutoCloseable {
    */
   void refresh(StreamSequenceToken token);
 
-  /** Marks every held batch as not delivered: the cache will purge but not acknowledge them. */
-  void recordDeliveryFailure();
-
   /** Releases the cursor; the cache may then purge what it held. Idempotent. */
   @Override
   void close();

@@ -6,7 +6,7 @@ import dev.tributary.internal.cache.SimpleQueueCache;
  * Creates {@link SimpleQueueCache}s: bounded, bucketed, with backpressure instead of eviction.
  *
  * <p>The cache holds at most {@code cacheSize} batches (rounded down to ten buckets). Reading stops
- * while all ten buckets are full and a cursor still sits in the oldest one.
+ * while the cached batches span all ten buckets and the oldest is still needed by a cursor.
  */
 public final class SimpleQueueAdapterCache implements QueueAdapterCache {
 
@@ -14,9 +14,12 @@ public final class SimpleQueueAdapterCache implements QueueAdapterCache {
 
   /** Creates caches of {@code cacheSize} batches each; at least 16. */
   public SimpleQueueAdapterCache(int cacheSize) {
-    if (cacheSize < 16) {
+    if (cacheSize < SimpleQueueCache.MIN_CACHE_SIZE) {
       throw new IllegalArgumentException(
-          "cacheSize was " + cacheSize + " but it must be at least 16");
+          "cacheSize was "
+              + cacheSize
+              + " but it must be at least "
+              + SimpleQueueCache.MIN_CACHE_SIZE);
     }
     this.cacheSize = cacheSize;
   }

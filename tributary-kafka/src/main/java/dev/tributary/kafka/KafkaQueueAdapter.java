@@ -720,8 +720,11 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     if (settings.undeliverableEvents() == FailureAction.DEAD_LETTER
         && deadLetters != null
         && k.hasRaw()) {
+      // The pending dead letter holds the commit of the assignment that handed the record out;
+      // an agent still stopping after a revoke must not hold a later assignment's commits.
+      PartitionState state = registry.get(tp);
       deadLetters.send(
-          registry.get(tp),
+          state != null && state.handedOut(k) ? state : null,
           "undeliverable",
           k.topic(),
           k.partition(),

@@ -24,13 +24,18 @@ import org.apache.kafka.common.TopicPartition;
  * <h2>Offsets</h2>
  *
  * <p>{@code nextFetchOffset} is the offset after the last record the consumer thread dealt with:
- * buffered, or handed to the poison policy. The delivered watermark is the highest offset the agent
- * acknowledged + 1; the cache acknowledges in queue order, and batches it gave up on are not
- * acknowledged but do not hold the watermark back once a later batch is, because the failure policy
- * handled them. The offset to commit is the watermark, lowered to the oldest dead letter not yet
- * written, and raised to {@code nextFetchOffset} when every record handed out was acknowledged and
- * nothing is buffered (so that trailing poison records are committed too). It never moves
- * backwards.
+ * buffered, skipped as delivered before, or handed to the poison policy. The agent acknowledges a
+ * record as soon as every subscription of its stream passed it (delivered, or given up after the
+ * failure policy had it), so acknowledgements arrive out of offset order. The delivered watermark
+ * is exact: the offset of the oldest record handed out and not acknowledged yet, or, when every
+ * record handed out was, the offset after the last one. The offset to commit is the watermark,
+ * lowered to the oldest dead letter not yet written, and raised to {@code nextFetchOffset} when
+ * every record handed out was acknowledged and nothing is buffered (so that trailing poison records
+ * are committed too). It never moves backwards.
+ *
+ * <p>Records acknowledged above the committed offset travel with the commit as its metadata
+ * ({@link DeliveredOffsets}): whoever reads the partition next from that commit skips them, so a
+ * graceful close or hand-over delivers nothing twice even while one stream is behind the others.
  */
 final class PartitionState {
 
@@ -48,11 +53,21 @@ final class PartitionState {
    */
   private KafkaBatchContainer[] ring = new KafkaBatchContainer[64];
 
+  /** Whether the record at a handed-out position was acknowledged; same slots as {@link #ring}. */
+  private boolean[] acked = new boolean[64];
+
+  /**
+   * Offsets above the committed offset that an earlier owner acknowledged (from the commit's
+   * metadata): skipped when fetched, and carried on in every commit until the watermark passes them.
+   */
+  private DeliveredOffsets restored = DeliveredOffsets.NONE;
+
   private long head;
   private long handed;
   private long tail;
   private long nextFetchOffset = -1;
   private long lastHandedOut = -1;
+  private long skippedAsDelivered;
 
   private final AtomicLong deliveredWatermark = new AtomicLong(-1);
   private final AtomicLong deliveredCount = new AtomicLong();
@@ -121,9 +136,15 @@ final class PartitionState {
     for (int i = 0; i < n; i++) {
       KafkaBatchContainer r = records.get(i);
       if (r.offset() >= nextFetchOffset) {
-        ring[slot(tail++)] = r;
-        bytes += r.sizeBytes();
         nextFetchOffset = r.offset() + 1;
+        if (restored.contains(r.offset())) {
+          skippedAsDelivered++;
+          continue;
+        }
+        int slot = slot(tail++);
+        ring[slot] = r;
+        acked[slot] = false;
+        bytes += r.sizeBytes();
       }
     }
     if (nextOffset > nextFetchOffset) {
@@ -189,26 +210,88 @@ final class PartitionState {
     return Arrays.asList(out);
   }
 
-  /** Records batches every subscription has passed, in queue order. */
+  /**
+   * Records batches every subscription has passed, in any order; each handed-out record counts
+   * once, whatever is repeated.
+   */
   void delivered(List<BatchContainer> batches) {
-    long highest = -1;
-    for (int i = 0, n = batches.size(); i < n; i++) {
-      if (batches.get(i) instanceof KafkaBatchContainer k && k.offset() > highest) {
-        highest = k.offset();
-      }
-    }
-    if (highest < 0) {
-      return;
-    }
-    long next = highest + 1;
-    deliveredWatermark.accumulateAndGet(next, Math::max);
-    deliveredCount.addAndGet(batches.size());
+    int counted = 0;
     synchronized (this) {
-      while (head < handed && ring[slot(head)].offset() < next) {
+      for (int i = 0, n = batches.size(); i < n; i++) {
+        if (batches.get(i) instanceof KafkaBatchContainer k) {
+          long p = positionOf(k.offset());
+          if (p >= 0 && !acked[slot(p)]) {
+            acked[slot(p)] = true;
+            counted++;
+          }
+        }
+      }
+      if (counted == 0) {
+        return;
+      }
+      while (head < handed && acked[slot(head)]) {
         ring[slot(head++)] = null;
       }
+      long watermark = head < handed ? ring[slot(head)].offset() : lastHandedOut + 1;
+      deliveredWatermark.accumulateAndGet(watermark, Math::max);
       oldestUndeliveredTimestamp = head == tail ? -1 : ring[slot(head)].timestampMillis();
     }
+    deliveredCount.addAndGet(counted);
+  }
+
+  /** The position of the handed-out record at {@code offset}, or -1; under {@code this}. */
+  private long positionOf(long offset) {
+    long lo = head;
+    long hi = handed - 1;
+    while (lo <= hi) {
+      long mid = (lo + hi) >>> 1;
+      long o = ring[slot(mid)].offset();
+      if (o < offset) {
+        lo = mid + 1;
+      } else if (o > offset) {
+        hi = mid - 1;
+      } else {
+        return mid;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Takes the offsets that the commit a new owner starts from says were delivered already (its
+   * metadata, written by {@link #deliveredAbove}); unreadable or foreign metadata means none.
+   */
+  synchronized void restoreDelivered(long committedOffset, String metadata) {
+    restored = DeliveredOffsets.decode(committedOffset, metadata);
+  }
+
+  /**
+   * The metadata to commit with {@code offset}: every offset above it that was acknowledged (here
+   * or, restored, by an earlier owner), encoded compactly; empty when there is none.
+   */
+  synchronized String deliveredAbove(long offset) {
+    DeliveredOffsets.Builder b = DeliveredOffsets.builder(offset);
+    for (long p = head; p < handed; p++) {
+      if (acked[slot(p)]) {
+        b.add(ring[slot(p)].offset());
+      }
+    }
+    b.addAll(restored);
+    return b.encode();
+  }
+
+  /**
+   * True when {@code k} is a record this state handed out and has not seen acknowledged: the
+   * agent's batch belongs to this assignment of the partition, not an earlier or later one.
+   */
+  synchronized boolean handedOut(KafkaBatchContainer k) {
+    long p = positionOf(k.offset());
+    return p >= 0 && ring[slot(p)] == k;
+  }
+
+  /** How many fetched records were skipped because an earlier owner had delivered them. */
+  synchronized long skippedAsDelivered() {
+    return skippedAsDelivered;
   }
 
   private int slot(long position) {
@@ -225,15 +308,21 @@ final class PartitionState {
       length <<= 1;
     }
     KafkaBatchContainer[] grown = new KafkaBatchContainer[length];
+    boolean[] grownAcked = new boolean[length];
     for (long p = head; p < tail; p++) {
       grown[(int) (p & (length - 1))] = ring[slot(p)];
+      grownAcked[(int) (p & (length - 1))] = acked[slot(p)];
     }
     ring = grown;
+    acked = grownAcked;
   }
 
   // ------------------------------------------------------------ any thread
 
-  /** The highest acknowledged offset + 1, or -1 before the first acknowledgement. */
+  /**
+   * The oldest offset handed out and not acknowledged (or the one after the last handed out, when
+   * all were), or -1 before the first acknowledgement.
+   */
   long deliveredWatermark() {
     return deliveredWatermark.get();
   }

@@ -59,9 +59,87 @@ class PartitionStateTest {
     assertThat(state.commitCandidate()).isEqualTo(3);
     state.delivered(out.subList(0, 1)); // a late, older acknowledgement
     assertThat(state.deliveredWatermark()).isEqualTo(3);
-    // Offset 3 failed delivery (not acknowledged); 4 and 5 were: the policy handled 3.
+    // 4 and 5 are acknowledged before 3 (another stream was behind): the watermark waits for 3.
     state.delivered(out.subList(4, 6));
+    assertThat(state.commitCandidate()).isEqualTo(3);
+    assertThat(state.deliveredAbove(3)).isEqualTo(encoded(3, 4, 5));
+    state.delivered(out.subList(3, 4));
     assertThat(state.commitCandidate()).isEqualTo(6);
+    assertThat(state.deliveredAbove(6)).isEmpty();
+  }
+
+  private static String encoded(long committed, long... offsets) {
+    DeliveredOffsets.Builder b = DeliveredOffsets.builder(committed);
+    for (long o : offsets) {
+      b.add(o);
+    }
+    return b.encode();
+  }
+
+  @Test
+  void outOfOrderAcknowledgements_keepTheWatermarkExact_andListWhatIsDeliveredAboveIt() {
+    state.startAt(100);
+    state.append(recs(100, 108), 108);
+    List<BatchContainer> out = state.drain(8);
+    // Offsets 101, 103, 104 and 107 were delivered; 100 (a slow stream) was not.
+    state.delivered(List.of(out.get(1), out.get(3), out.get(4), out.get(7)));
+    assertThat(state.deliveredWatermark()).isEqualTo(100);
+    assertThat(state.commitCandidate()).isEqualTo(100);
+    String metadata = state.deliveredAbove(100);
+    assertThat(metadata).startsWith(DeliveredOffsets.PREFIX);
+
+    // The next owner starts at 100 with that metadata: it skips exactly what was delivered.
+    PartitionState next = new PartitionState(new TopicPartition("t", 0), null, 10, 1L << 20, false);
+    next.restoreDelivered(100, metadata);
+    next.startAt(100);
+    next.append(recs(100, 108), 108);
+    List<BatchContainer> again = next.drain(100);
+    assertThat(again)
+        .extracting(b -> ((KafkaBatchContainer) b).offset())
+        .containsExactly(100L, 102L, 105L, 106L);
+    assertThat(next.skippedAsDelivered()).isEqualTo(4);
+    // Until its own deliveries pass them, it keeps listing what the earlier owner delivered.
+    next.delivered(List.of(again.get(2)));
+    assertThat(next.deliveredAbove(100)).isEqualTo(encoded(100, 101, 103, 104, 105, 107));
+    next.delivered(List.of(again.get(0), again.get(1), again.get(3)));
+    assertThat(next.commitCandidate()).isEqualTo(108);
+    assertThat(next.deliveredAbove(108)).isEmpty();
+  }
+
+  @Test
+  void foreignOrBrokenMetadata_skipsNothing() {
+    for (String metadata : new String[] {null, "", "some other app", "trb1:%%%"}) {
+      PartitionState next =
+          new PartitionState(new TopicPartition("t", 0), null, 10, 1L << 20, false);
+      next.restoreDelivered(5, metadata);
+      next.startAt(5);
+      next.append(recs(5, 9), 9);
+      assertThat(next.drain(10)).as("metadata %s", metadata).hasSize(4);
+    }
+  }
+
+  @Test
+  void deliveredOffsets_beyondTheBound_areLeftOut_neverMisread() {
+    DeliveredOffsets.Builder b = DeliveredOffsets.builder(0);
+    b.add(1).add(DeliveredOffsets.MAX_BITS).add(DeliveredOffsets.MAX_BITS + 1).add(0).add(-3);
+    String encoded = b.encode();
+    assertThat(encoded.length()).isLessThan(4096);
+    DeliveredOffsets d = DeliveredOffsets.decode(0, encoded);
+    assertThat(d.contains(1)).isTrue();
+    assertThat(d.contains(DeliveredOffsets.MAX_BITS)).isTrue();
+    assertThat(d.contains(DeliveredOffsets.MAX_BITS + 1)).as("beyond the bound").isFalse();
+    assertThat(d.contains(0)).as("the commit offset itself").isFalse();
+    assertThat(d.size()).isEqualTo(2);
+    String full = DeliveredOffsets.builder(0).addAll(everyOffsetUpTo(DeliveredOffsets.MAX_BITS)).encode();
+    assertThat(full.length()).as("the largest metadata").isLessThan(4096);
+  }
+
+  private static DeliveredOffsets everyOffsetUpTo(int n) {
+    DeliveredOffsets.Builder b = DeliveredOffsets.builder(0);
+    for (int i = 1; i <= n; i++) {
+      b.add(i);
+    }
+    return DeliveredOffsets.decode(0, b.encode());
   }
 
   @Test
@@ -148,7 +226,9 @@ class PartitionStateTest {
       List<BatchContainer> out = state.drain(23 + round % 7);
       out.forEach(b -> seen.add(((KafkaBatchContainer) b).offset()));
       if (!out.isEmpty()) {
-        state.delivered(out.subList(0, out.size() / 2 + 1));
+        // The second half first: acknowledgements arrive in any order.
+        state.delivered(out.subList(out.size() / 2, out.size()));
+        state.delivered(out.subList(0, out.size() / 2));
       }
     }
     List<BatchContainer> rest;

@@ -9,24 +9,30 @@ import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 
 /**
  * A bounded FIFO cache of one queue's batches with per-subscription cursors and bucketed
- * backpressure, after Orleans' {@code SimpleQueueCache}.
+ * backpressure, after Orleans' {@code SimpleQueueCache}, with exact acknowledgement.
  *
  * <p>Batches are numbered in arrival order; batch {@code i} lives in bucket {@code i / bucketSize},
- * where {@code bucketSize = max(cacheSize / 10, 1)}. Each bucket counts the cursors that hold one
- * of its batches (the batch being delivered, or the next one to deliver). Purging drops whole
- * leading buckets that no cursor holds; the cache is under pressure when ten buckets exist and a
- * cursor still holds the oldest, and the agent then stops reading. So the cache never holds more
- * than {@code 10 * bucketSize} batches and never evicts an undelivered one.
+ * where {@code bucketSize = max(cacheSize / 10, 1)}. The cache is under pressure when its batches
+ * span ten buckets and the oldest is still needed; the agent then stops reading. So the cache never
+ * holds more than {@code 10 * bucketSize} batches and never evicts an undelivered one.
  *
- * <p>Unlike Orleans' cursor, which scans every batch of the queue for its stream, a cursor here
- * walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever the number of
- * other streams in the queue. A chain lives while it holds batches or a cursor refers to it, so
- * cursors and purges follow references and adding a batch is the only per-batch map lookup.
+ * <p>Each cursor holds exactly one batch: the oldest of its stream that it has not released (the
+ * first it moved to since its last {@link Cursor#markDelivered()}, or the next one it will move
+ * to), or none while it waits for its stream's next batch. A batch is <em>released</em> once no
+ * cursor of its stream holds it or an older batch of the stream: every subscription has passed it.
+ * {@link #tryPurgeFromCache()} returns each batch once, when it is released, whatever older batches
+ * of other streams still wait; that is what makes acknowledgement exact instead of bucket-granular.
+ * Released batches leave the cache as soon as no older batch is still needed.
+ *
+ * <p>A cursor walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever the
+ * number of other streams in the queue. A chain lives while it holds batches or a cursor refers to
+ * it, so adding a batch is the only per-batch map lookup.
  *
  * <p>Not thread-safe: confined to the owning pulling agent.
  */
@@ -35,11 +41,17 @@ public final class SimpleQueueCache implements QueueCache {
   /** How many buckets make the cache full. */
   public static final int NUM_BUCKETS = 10;
 
+  /** The smallest cacheSize: ten buckets of one batch. */
+  public static final int MIN_CACHE_SIZE = 16;
+
   private final QueueId queueId;
   private final int bucketSize;
   private final ArrayDeque<Entry> entries = new ArrayDeque<>();
   private final HashMap<StreamId, Chain> chains = new HashMap<>();
-  private int[] bucketCursors = new int[32];
+
+  /** Chains whose unreleased batches may have become releasable since the last purge. */
+  private final ArrayList<Chain> dirty = new ArrayList<>();
+
   private long nextIndex;
   private StreamSequenceToken lastPurgedToken;
   private StreamSequenceToken firstAddedToken;
@@ -48,8 +60,9 @@ public final class SimpleQueueCache implements QueueCache {
 
   /** Creates the cache of {@code queueId} holding at most {@code cacheSize} batches. */
   public SimpleQueueCache(QueueId queueId, int cacheSize) {
-    if (cacheSize < 1) {
-      throw new IllegalArgumentException("cacheSize was " + cacheSize + " but it must be >= 1");
+    if (cacheSize < MIN_CACHE_SIZE) {
+      throw new IllegalArgumentException(
+          "cacheSize was " + cacheSize + " but it must be at least " + MIN_CACHE_SIZE);
     }
     this.queueId = queueId;
     this.bucketSize = Math.max(cacheSize / NUM_BUCKETS, 1);
@@ -62,8 +75,12 @@ public final class SimpleQueueCache implements QueueCache {
     final StreamSequenceToken lastToken;
     final Chain chain;
     Entry nextInStream;
+
+    /** How many cursors hold this batch as the oldest they have not released. */
+    int holds;
+
+    boolean released;
     boolean purged;
-    boolean failed;
 
     Entry(BatchContainer batch, long index, Chain chain) {
       this.batch = batch;
@@ -74,17 +91,42 @@ public final class SimpleQueueCache implements QueueCache {
   }
 
   /**
-   * The cached batches of one stream, oldest first; both ends are null when none is cached. In
-   * {@link #chains} while it holds batches or open cursors refer to it.
+   * The cached batches of one stream, oldest first, and the cursors over them. In {@link #chains}
+   * while it holds batches or open cursors refer to it.
    */
   static final class Chain {
+    private static final Cursor[] NONE = new Cursor[0];
+
     final StreamId streamId;
     Entry head;
     Entry tail;
-    int cursors;
+
+    /** The oldest batch of the chain not released yet; null when all are. */
+    Entry firstUnreleased;
+
+    Cursor[] cursors = NONE;
+    int cursorCount;
+    boolean dirty;
 
     Chain(StreamId streamId) {
       this.streamId = streamId;
+    }
+
+    void addCursor(Cursor c) {
+      if (cursorCount == cursors.length) {
+        cursors = Arrays.copyOf(cursors, Math.max(2, cursorCount * 2));
+      }
+      cursors[cursorCount++] = c;
+    }
+
+    void removeCursor(Cursor c) {
+      for (int i = 0; i < cursorCount; i++) {
+        if (cursors[i] == c) {
+          cursors[i] = cursors[--cursorCount];
+          cursors[cursorCount] = null;
+          return;
+        }
+      }
     }
   }
 
@@ -100,8 +142,15 @@ public final class SimpleQueueCache implements QueueCache {
 
   /** Drops {@code chain} from the map once it holds no batch and no cursor refers to it. */
   private void releaseIfUnused(Chain chain) {
-    if (chain.head == null && chain.cursors == 0) {
+    if (chain.head == null && chain.cursorCount == 0 && !chain.dirty) {
       chains.remove(chain.streamId, chain);
+    }
+  }
+
+  private void markDirty(Chain chain) {
+    if (!chain.dirty) {
+      chain.dirty = true;
+      dirty.add(chain);
     }
   }
 
@@ -115,7 +164,6 @@ public final class SimpleQueueCache implements QueueCache {
     if (batches.isEmpty()) {
       return;
     }
-    ensureRingCovers(bucketOf(nextIndex + batches.size() - 1));
     if (firstAddedToken == null) {
       firstAddedToken = batches.get(0).sequenceToken();
     }
@@ -131,45 +179,63 @@ public final class SimpleQueueCache implements QueueCache {
         chain.tail.nextInStream = e;
       }
       chain.tail = e;
+      if (chain.firstUnreleased == null) {
+        chain.firstUnreleased = e;
+      }
+      Cursor[] cs = chain.cursors;
+      for (int j = 0, m = chain.cursorCount; j < m; j++) {
+        cs[j].offer(e);
+      }
+      // Released at the next purge unless a cursor holds it by then: the agent attaches the
+      // subscriptions of a new stream before it purges again.
+      markDirty(chain);
     }
   }
 
   @Override
   public List<BatchContainer> tryPurgeFromCache() {
-    List<BatchContainer> delivered = null;
+    List<BatchContainer> released = null;
+    for (int i = 0, n = dirty.size(); i < n; i++) {
+      Chain chain = dirty.get(i);
+      chain.dirty = false;
+      Entry e = chain.firstUnreleased;
+      while (e != null && e.holds == 0) {
+        e.released = true;
+        if (released == null) {
+          released = new ArrayList<>();
+        }
+        released.add(e.batch);
+        e = e.nextInStream;
+      }
+      chain.firstUnreleased = e;
+      releaseIfUnused(chain);
+    }
+    dirty.clear();
     while (!entries.isEmpty()) {
-      long bucket = bucketOf(entries.peekFirst().index);
-      if (bucketCursors[slot(bucket)] > 0) {
+      Entry e = entries.peekFirst();
+      if (!e.released || e.holds > 0) {
         break;
       }
-      while (!entries.isEmpty() && bucketOf(entries.peekFirst().index) == bucket) {
-        Entry e = entries.pollFirst();
-        e.purged = true;
-        Chain chain = e.chain;
-        // Entries leave in index order, so e is its chain's head.
-        chain.head = e.nextInStream;
-        if (chain.head == null) {
-          chain.tail = null;
-          nonEmptyChains--;
-          releaseIfUnused(chain);
-        }
-        lastPurgedToken = e.lastToken;
-        if (!e.failed) {
-          if (delivered == null) {
-            delivered = new ArrayList<>();
-          }
-          delivered.add(e.batch);
-        }
+      entries.pollFirst();
+      e.purged = true;
+      Chain chain = e.chain;
+      // Entries leave in index order, so e is its chain's head.
+      chain.head = e.nextInStream;
+      if (chain.head == null) {
+        chain.tail = null;
+        nonEmptyChains--;
+        releaseIfUnused(chain);
       }
+      lastPurgedToken = e.lastToken;
     }
-    return delivered == null ? List.of() : delivered;
+    return released == null ? List.of() : released;
   }
 
   @Override
   public QueueCacheCursor cursor(StreamId streamId, StreamSequenceToken token) {
     Chain chain = chainOf(streamId);
     if (token == null) {
-      return open(chain, null, chain.tail, null);
+      return open(chain, null, null);
     }
     Entry found = null;
     for (Entry e = chain.head; e != null; e = e.nextInStream) {
@@ -193,25 +259,22 @@ public final class SimpleQueueCache implements QueueCache {
           entries.isEmpty() ? null : entries.peekFirst().batch.sequenceToken(),
           entries.isEmpty() ? null : entries.peekLast().lastToken);
     }
-    if (found != null) {
-      return open(chain, found, null, token);
-    }
-    return open(chain, null, chain.tail, token);
+    return found != null ? open(chain, found, null) : open(chain, null, token);
   }
 
   @Override
   public QueueCacheCursor cursorAtOldest(StreamId streamId) {
     Chain chain = chainOf(streamId);
-    return open(chain, chain.head, null, null);
+    return open(chain, chain.head, null);
   }
 
-  private Cursor open(Chain chain, Entry start, Entry last, StreamSequenceToken minToken) {
-    Cursor c = new Cursor(chain, start, last, minToken, nextIndex);
-    chain.cursors++;
+  private Cursor open(Chain chain, Entry start, StreamSequenceToken minToken) {
+    Cursor c = new Cursor(chain, minToken);
+    chain.addCursor(c);
     cursorCount++;
     if (start != null) {
-      c.heldFrom = start;
-      c.pin(bucketOf(start.index));
+      c.next = start;
+      c.hold(start);
     }
     return c;
   }
@@ -223,7 +286,7 @@ public final class SimpleQueueCache implements QueueCache {
     }
     long oldest = bucketOf(entries.peekFirst().index);
     long newest = bucketOf(entries.peekLast().index);
-    return newest - oldest + 1 >= NUM_BUCKETS && bucketCursors[slot(oldest)] > 0;
+    return newest - oldest + 1 >= NUM_BUCKETS && !entries.peekFirst().released;
   }
 
   @Override
@@ -253,129 +316,85 @@ public final class SimpleQueueCache implements QueueCache {
     return index / bucketSize;
   }
 
-  private int slot(long bucket) {
-    return (int) (bucket & (bucketCursors.length - 1));
-  }
-
-  /**
-   * Grows the ring of bucket cursor counts so that every bucket from the oldest held one to {@code
-   * newestBucket} has its own slot. Runs before batches are added, while the old slots are still
-   * unambiguous.
-   */
-  private void ensureRingCovers(long newestBucket) {
-    long oldest = entries.isEmpty() ? bucketOf(nextIndex) : bucketOf(entries.peekFirst().index);
-    if (newestBucket - oldest + 1 <= bucketCursors.length) {
-      return;
-    }
-    int length = bucketCursors.length;
-    while (newestBucket - oldest + 1 > length) {
-      length <<= 1;
-    }
-    int[] grown = new int[length];
-    if (!entries.isEmpty()) {
-      long newestExisting = bucketOf(nextIndex - 1);
-      for (long b = oldest; b <= newestExisting; b++) {
-        grown[(int) (b & (length - 1))] = bucketCursors[slot(b)];
-      }
-    }
-    bucketCursors = grown;
-  }
-
-  private void addPin(long bucket, int delta) {
-    bucketCursors[slot(bucket)] += delta;
-  }
-
   /** A cursor over the chain of one stream. */
   final class Cursor implements QueueCacheCursor {
     private final Chain chain;
-    private final StreamId streamId;
-    private final long createdAtIndex;
-    private final StreamSequenceToken minToken;
-    private Entry start;
+    private StreamSequenceToken minToken;
+
+    /** The batch the next {@link #moveNext()} moves to; null while none is cached yet. */
+    private Entry next;
+
+    /** The batch the last {@link #moveNext()} moved to, until {@link #markDelivered()}. */
     private Entry current;
-    private Entry last;
-    private Entry heldFrom;
-    private long pinnedBucket = -1;
+
+    /** The one batch this cursor holds: the oldest it has not released; null when none. */
+    private Entry held;
+
     private boolean closed;
 
-    Cursor(
-        Chain chain, Entry start, Entry last, StreamSequenceToken minToken, long createdAtIndex) {
+    Cursor(Chain chain, StreamSequenceToken minToken) {
       this.chain = chain;
-      this.streamId = chain.streamId;
-      this.start = start;
-      this.last = last;
       this.minToken = minToken;
-      this.createdAtIndex = createdAtIndex;
+    }
+
+    /** A batch was added to this cursor's stream. */
+    void offer(Entry e) {
+      if (next != null || closed) {
+        return;
+      }
+      if (minToken != null) {
+        if (e.lastToken.compareTo(minToken) < 0) {
+          return;
+        }
+        minToken = null;
+      }
+      next = e;
+      if (held == null) {
+        hold(e);
+      }
+    }
+
+    void hold(Entry e) {
+      held = e;
+      e.holds++;
+    }
+
+    private void unhold() {
+      if (held != null) {
+        held.holds--;
+        held = null;
+        markDirty(chain);
+      }
     }
 
     @Override
     public boolean moveNext() {
       if (closed) {
-        throw new IllegalStateException("cursor on " + streamId + " in " + queueId + " is closed");
+        throw new IllegalStateException(
+            "cursor on " + chain.streamId + " in " + queueId + " is closed");
       }
-      Entry candidate;
-      if (start != null) {
-        candidate = start;
-        start = null;
-      } else {
-        candidate = nextAfter(current != null ? current : last);
-      }
-      while (candidate != null && minToken != null && candidate.lastToken.compareTo(minToken) < 0) {
-        candidate = candidate.nextInStream;
-      }
-      if (candidate == null) {
+      if (next == null) {
         return false;
       }
-      if (heldFrom == null) {
-        heldFrom = candidate;
-        pin(bucketOf(candidate.index));
-      }
-      current = candidate;
+      current = next;
+      next = current.nextInStream;
       return true;
-    }
-
-    /** The batch after {@code previous} in this stream, or the first new one when null. */
-    private Entry nextAfter(Entry previous) {
-      if (previous != null) {
-        if (previous.nextInStream != null) {
-          return previous.nextInStream;
-        }
-        if (!previous.purged) {
-          return null;
-        }
-        return chain.head == null || chain.head.index <= previous.index ? null : chain.head;
-      }
-      Entry e = chain.head;
-      while (e != null && e.index < createdAtIndex) {
-        e = e.nextInStream;
-      }
-      return e;
     }
 
     @Override
     public void markDelivered() {
-      if (current != null) {
-        last = current;
-        current = null;
-      }
-      heldFrom = null;
-      // Keep holding the stream's next cached batch: it is not delivered yet, and the agent may
-      // yield before it moves there.
-      Entry next = last == null || last.purged ? null : last.nextInStream;
-      pin(next == null ? -1 : bucketOf(next.index));
-    }
-
-    void pin(long bucket) {
-      if (pinnedBucket == bucket) {
+      if (closed) {
         return;
       }
-      if (pinnedBucket >= 0) {
-        addPin(pinnedBucket, -1);
+      current = null;
+      // Keep holding the stream's next cached batch: it is not delivered yet, and the agent may
+      // yield before it moves there.
+      if (held != next) {
+        unhold();
+        if (next != null) {
+          hold(next);
+        }
       }
-      if (bucket >= 0) {
-        addPin(bucket, 1);
-      }
-      pinnedBucket = bucket;
     }
 
     @Override
@@ -389,25 +408,14 @@ public final class SimpleQueueCache implements QueueCache {
     }
 
     @Override
-    public void recordDeliveryFailure() {
-      for (Entry e = heldFrom; e != null; e = e.nextInStream) {
-        e.failed = true;
-        if (e == current) {
-          break;
-        }
-      }
-    }
-
-    @Override
     public void close() {
       if (!closed) {
         closed = true;
-        pin(-1);
-        start = null;
+        unhold();
+        next = null;
         current = null;
-        heldFrom = null;
         cursorCount--;
-        chain.cursors--;
+        chain.removeCursor(this);
         releaseIfUnused(chain);
       }
     }
@@ -415,7 +423,7 @@ public final class SimpleQueueCache implements QueueCache {
     @Override
     public String toString() {
       return "Cursor{"
-          + streamId
+          + chain.streamId
           + " at "
           + (current == null ? "waiting" : current.lastToken)
           + "}";

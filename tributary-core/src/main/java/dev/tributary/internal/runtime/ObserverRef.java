@@ -55,12 +55,9 @@ final class ObserverRef {
 
   CompletionStage<Void> onNextBatch(List<SequentialItem<Object>> items) {
     if (batch == null) {
-      // The observer was swapped for a single-event one while a batch was pending.
-      CompletionStage<Void> chain = DONE;
-      for (SequentialItem<Object> i : items) {
-        chain = chain.thenCompose(v -> onNext(i.item(), i.token()));
-      }
-      return chain;
+      // The agent calls a single-event observer one event at a time, on its own thread.
+      return CompletableFuture.failedFuture(
+          new IllegalStateException("onNextBatch called on a single-event observer"));
     }
     try {
       CompletionStage<Void> s = batch.onNextBatch(items);
@@ -86,16 +83,5 @@ final class ObserverRef {
 
   Object target() {
     return single != null ? single : batch;
-  }
-
-  /**
-   * Returns the stage as a completed future when it already completed, else null: the fast path
-   * that keeps a synchronous observer from paying for a thread hop.
-   */
-  static CompletableFuture<Void> completedOrNull(CompletionStage<Void> stage) {
-    if (stage instanceof CompletableFuture<Void> f) {
-      return f.isDone() ? f : null;
-    }
-    return null;
   }
 }

@@ -323,15 +323,19 @@ final class PersistentStreamProvider implements StreamProvider {
   }
 
   private void forget(LocalSubscription sub) {
-    registry.remove(sub.id);
-    Set<LocalSubscription> set = byStream.get(sub.streamId);
-    if (set != null) {
-      set.remove(sub);
-      if (set.isEmpty()) {
-        byStream.remove(sub.streamId, set);
-      }
-    }
+    unregister(sub);
     runtime.pubSubStore().remove(name, sub.streamId, sub.id);
+  }
+
+  /** Drops {@code sub} from the local registry, and its stream's set once that is empty. */
+  private void unregister(LocalSubscription sub) {
+    registry.remove(sub.id);
+    byStream.computeIfPresent(
+        sub.streamId,
+        (id, set) -> {
+          set.remove(sub);
+          return set.isEmpty() ? null : set;
+        });
   }
 
   CompletionStage<Void> unsubscribe(LocalSubscription sub) {
@@ -347,18 +351,17 @@ final class PersistentStreamProvider implements StreamProvider {
           new dev.tributary.FaultedSubscriptionException(sub.id, sub.streamId, null));
     }
     checkRewind(sub.streamId, token);
-    sub.observer = observer;
+    PullingAgent agent = ownerOf(sub.streamId);
+    if (agent == null) {
+      sub.observer = observer;
+      sub.startToken = token;
+    }
     if (registry.putIfAbsent(sub.id, sub) == null) {
       byStream.computeIfAbsent(sub.streamId, k -> ConcurrentHashMap.newKeySet()).add(sub);
     }
-    PullingAgent agent = ownerOf(sub.streamId);
-    CompletionStage<Void> switched;
-    if (agent == null) {
-      sub.startToken = token;
-      switched = ObserverRef.DONE;
-    } else {
-      switched = agent.resume(sub, token);
-    }
+    // The agent swaps the observer itself, together with the repositioning (one step).
+    CompletionStage<Void> switched =
+        agent == null ? ObserverRef.DONE : agent.resume(sub, observer, token);
     return switched.thenApply(v -> new SubscriptionHandle<T>(this, sub));
   }
 
@@ -385,11 +388,7 @@ final class PersistentStreamProvider implements StreamProvider {
 
   void markFaulted(LocalSubscription sub) {
     sub.faulted = true;
-    registry.remove(sub.id);
-    Set<LocalSubscription> set = byStream.get(sub.streamId);
-    if (set != null) {
-      set.remove(sub);
-    }
+    unregister(sub);
     runtime
         .pubSubStore()
         .put(new SubscriptionRecord(sub.id, name, sub.streamId, sub.filterData, true));

@@ -81,7 +81,7 @@ final class PullingAgent {
    * Explicit subscriptions by id (attach, detach). Implicit ones are found through their stream, so
    * they need no id until something reports on them; {@link #implicitConsumers} counts them.
    */
-  private final Map<UUID, Consumer> consumers = new HashMap<>();
+  private final Map<UUID, StreamConsumer> consumers = new HashMap<>();
 
   private int implicitConsumers;
   private State state = State.NEW;
@@ -251,7 +251,7 @@ final class PullingAgent {
                             unwrap(e));
                       }
                       for (StreamState st : streams.values()) {
-                        for (Consumer c : st.consumers) {
+                        for (StreamConsumer c : st.consumers) {
                           c.close();
                         }
                       }
@@ -396,9 +396,9 @@ final class PullingAgent {
         }
       }
       stream.lastActivityMillis = now;
-      Consumer[] list = stream.consumers;
+      StreamConsumer[] list = stream.consumers;
       for (int j = 0; j < list.length; j++) {
-        Consumer c = list[j];
+        StreamConsumer c = list[j];
         if (c.waiting) {
           deliver(c);
         }
@@ -449,7 +449,7 @@ final class PullingAgent {
       if (now - s.lastActivityMillis <= inactivity || s.busy()) {
         continue;
       }
-      for (Consumer c : s.consumers) {
+      for (StreamConsumer c : s.consumers) {
         c.close();
         forget(c);
       }
@@ -485,7 +485,7 @@ final class PullingAgent {
       }
       StreamSequenceToken start = sub.startToken != null ? sub.startToken : firstToken;
       sub.startToken = null;
-      Consumer c = new Consumer(sub.id, id, false, sub, openCursor(sub, start), start);
+      StreamConsumer c = StreamConsumer.explicit(sub, openCursor(sub, start), start);
       add(stream, c);
       completeAttach(sub);
     }
@@ -499,8 +499,7 @@ final class PullingAgent {
   private StreamState newStream(StreamId id, StreamSequenceToken implicitStart) {
     StreamState stream = new StreamState(id);
     for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
-      Consumer c = new Consumer(null, id, true, null, cache.cursor(id, implicitStart), null);
-      c.implicitFactory = implicit;
+      StreamConsumer c = StreamConsumer.implicit(id, implicit, cache.cursor(id, implicitStart));
       add(stream, c);
     }
     streams.put(id, stream);
@@ -508,7 +507,7 @@ final class PullingAgent {
     return stream;
   }
 
-  private void add(StreamState stream, Consumer c) {
+  private void add(StreamState stream, StreamConsumer c) {
     stream.add(c);
     if (c.implicit) {
       implicitConsumers++;
@@ -518,7 +517,7 @@ final class PullingAgent {
   }
 
   /** Drops {@code c} from the subscription bookkeeping; its stream's list is the caller's. */
-  private void forget(Consumer c) {
+  private void forget(StreamConsumer c) {
     if (c.implicit) {
       implicitConsumers--;
     } else {
@@ -547,7 +546,7 @@ final class PullingAgent {
       stream = newStream(sub.streamId, null);
     }
     stream.lastActivityMillis = provider.clock().millis();
-    Consumer c = new Consumer(sub.id, sub.streamId, false, sub, cursor, token);
+    StreamConsumer c = StreamConsumer.explicit(sub, cursor, token);
     add(stream, c);
     publishGauges();
     completeAttach(sub);
@@ -589,21 +588,31 @@ final class PullingAgent {
   }
 
   /**
-   * Points an attached subscription at a new observer and, with a token, a new position. The stage
-   * completes on the agent once the switch is made.
+   * Points an attached subscription at {@code observer} and, with a token, at a new position, in one
+   * step on the agent: no call reaches the new observer at the old position. Without a token the
+   * subscription goes on where it is (an event in flight to the old observer completes there);
+   * with one, delivery restarts at the token and a stage still open at the old position is
+   * ignored. The stage completes on the agent once the switch is made.
    */
-  CompletableFuture<Void> resume(LocalSubscription sub, StreamSequenceToken token) {
+  CompletableFuture<Void> resume(
+      LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     exec.execute(
         () -> {
-          Consumer c = consumers.get(sub.id);
+          ObserverRef previous = sub.observer;
+          sub.observer = observer;
+          StreamConsumer c = consumers.get(sub.id);
           if (c == null) {
             if (token != null) {
               sub.startToken = token;
             }
             attachNow(sub);
           } else if (token != null) {
+            boolean stageOpen = c.inFlight && c.retry == null;
             c.close();
+            if (stageOpen && previous != null) {
+              c.staleTarget = previous.target();
+            }
             c.reopen(openCursor(sub, token), token);
             deliver(c);
           } else if (c.waiting) {
@@ -619,7 +628,7 @@ final class PullingAgent {
     CompletableFuture<Void> done = new CompletableFuture<>();
     exec.execute(
         () -> {
-          Consumer c = consumers.remove(subscriptionId);
+          StreamConsumer c = consumers.remove(subscriptionId);
           if (c != null) {
             c.close();
             StreamState s = streams.get(c.streamId);
@@ -639,173 +648,114 @@ final class PullingAgent {
   // ---------------------------------------------------------------- delivery
 
   /** Delivers to {@code c} until it waits for data or for an asynchronous acknowledgement. */
-  private void deliver(Consumer c) {
+  private void deliver(StreamConsumer c) {
     exec.checkConfined();
     if (c.inFlight || c.closed || state != State.RUNNING) {
       return;
     }
     c.waiting = false;
     for (int i = 0; i < MAX_SYNC_DELIVERIES; i++) {
-      if (!prepare(c)) {
+      if (!c.prepare(containersPerCall(c), provider::filter)) {
         becomeWaiting(c);
         return;
       }
-      CompletionStage<Void> stage = invoke(c);
-      CompletableFuture<Void> done = ObserverRef.completedOrNull(stage);
+      ObserverRef observer = c.observer();
+      CompletionStage<Void> stage;
+      boolean batch;
+      if (observer == null) {
+        batch = false;
+        try {
+          observer = c.activate();
+          batch = observer.isBatch();
+          stage = invoke(c, observer, batch);
+        } catch (Throwable t) {
+          stage = CompletableFuture.failedFuture(t);
+        }
+      } else if (c.staleTarget != null && observer.target() == c.staleTarget) {
+        // This observer still has an open stage from before a resume: one call at a time.
+        return;
+      } else {
+        batch = observer.isBatch();
+        stage = invoke(c, observer, batch);
+      }
+      int size = c.callSize(batch);
+      CompletableFuture<Void> done = completedOrNull(stage);
       if (done == null) {
-        c.inFlight = true;
-        inFlight++;
-        int generation = c.generation;
-        stage.whenComplete(
-            (v, error) ->
-                exec.execute(
-                    () -> {
-                      inFlight--;
-                      if (c.generation == generation && !c.closed) {
-                        c.inFlight = false;
-                        if (onOutcome(c, error == null ? null : unwrap(error))) {
-                          deliver(c);
-                        }
-                      }
-                      checkDrained();
-                      if (underPressure) {
-                        requestPump();
-                      }
-                    }));
+        awaitStage(c, stage, observer, batch, size);
         return;
       }
       Throwable error = done.isCompletedExceptionally() ? failureOf(done) : null;
-      if (!onOutcome(c, error)) {
+      if (!onOutcome(c, error, batch, size)) {
         return;
       }
     }
-    // A long synchronous run: let other consumers and the pump have the thread. Prepare first so
-    // that the cursor holds the next batch across the yield and no purge can acknowledge it.
-    if (!prepare(c)) {
-      becomeWaiting(c);
-      return;
-    }
+    // A long synchronous run: let other consumers and the pump have the thread. The cursor holds
+    // the next batch across the yield, so no purge can acknowledge it.
     exec.execute(() -> deliver(c));
   }
 
+  private int containersPerCall(StreamConsumer c) {
+    ObserverRef observer = c.observer();
+    return observer != null && observer.isBatch() ? options.batchContainerBatchSize() : 1;
+  }
+
+  /** Waits for an asynchronous stage, then continues on the agent's thread. */
+  private void awaitStage(
+      StreamConsumer c, CompletionStage<Void> stage, ObserverRef observer, boolean batch, int size) {
+    c.inFlight = true;
+    inFlight++;
+    int generation = c.generation;
+    onAgent(
+        stage,
+        (v, error) -> {
+          inFlight--;
+          if (c.generation == generation && !c.closed) {
+            c.inFlight = false;
+            if (onOutcome(c, error == null ? null : unwrap(error), batch, size)) {
+              deliver(c);
+            }
+          } else if (observer != null && c.staleTarget == observer.target()) {
+            c.staleTarget = null;
+            deliver(c);
+          }
+          checkDrained();
+          if (underPressure) {
+            requestPump();
+          }
+        });
+  }
+
+  /** Runs {@code then} on the agent's thread once {@code stage} completed. */
+  private <T> void onAgent(
+      CompletionStage<T> stage, java.util.function.BiConsumer<T, Throwable> then) {
+    stage.whenComplete((v, e) -> exec.execute(() -> then.accept(v, e)));
+  }
+
   /** The consumer caught up; if it was what kept the cache full, read again now. */
-  private void becomeWaiting(Consumer c) {
+  private void becomeWaiting(StreamConsumer c) {
     c.waiting = true;
     if (underPressure) {
       requestPump();
     }
   }
 
-  /**
-   * Makes {@code c.pending} the next thing to deliver, skipping what its filter or start token
-   * excludes. Returns false when the cursor has nothing yet.
-   */
-  private boolean prepare(Consumer c) {
-    if (c.hasPending()) {
-      return true;
-    }
-    if (c.observer() != null && c.observer().isBatch()) {
-      return prepareBatch(c);
-    }
-    while (true) {
-      if (c.batch == null || c.nextEvent >= c.batch.eventCount()) {
-        if (c.batch != null) {
-          c.cursor.markDelivered();
-          c.batch = null;
-        }
-        if (!c.cursor.moveNext()) {
-          return false;
-        }
-        c.batch = c.cursor.current();
-        c.nextEvent = 0;
-      }
-      int i = c.nextEvent;
-      StreamSequenceToken token = c.batch.eventToken(i);
-      Object item = c.batch.event(i);
-      if (c.skips(token) || !provider.filter(c.streamId, item, c.filterData())) {
-        c.nextEvent++;
-        continue;
-      }
-      c.pendingItem = item;
-      c.pendingToken = token;
-      c.hasPendingItem = true;
-      return true;
-    }
-  }
-
-  private boolean prepareBatch(Consumer c) {
-    List<SequentialItem<Object>> items = new ArrayList<>();
-    int containers = 0;
-    StreamSequenceToken last = null;
-    if (c.batch != null && c.nextEvent < c.batch.eventCount()) {
-      // A single-event observer was swapped for a batch one in the middle of this batch.
-      containers = 1;
-      for (int i = c.nextEvent, n = c.batch.eventCount(); i < n; i++) {
-        StreamSequenceToken token = c.batch.eventToken(i);
-        Object item = c.batch.event(i);
-        last = token;
-        if (!c.skips(token) && provider.filter(c.streamId, item, c.filterData())) {
-          items.add(new SequentialItem<>(item, token));
-        }
-      }
-      c.nextEvent = 0;
-    }
-    while (containers < options.batchContainerBatchSize() && c.cursor.moveNext()) {
-      BatchContainer batch = c.cursor.current();
-      containers++;
-      for (int i = 0, n = batch.eventCount(); i < n; i++) {
-        StreamSequenceToken token = batch.eventToken(i);
-        Object item = batch.event(i);
-        last = token;
-        if (!c.skips(token) && provider.filter(c.streamId, item, c.filterData())) {
-          items.add(new SequentialItem<>(item, token));
-        }
-      }
-      c.batch = batch;
-    }
-    if (containers == 0) {
-      return false;
-    }
-    if (items.isEmpty()) {
-      c.cursor.markDelivered();
-      c.batch = null;
-      return prepare(c);
-    }
-    c.pendingBatch = items;
-    c.pendingToken = last;
-    return true;
-  }
-
-  private CompletionStage<Void> invoke(Consumer c) {
-    ObserverRef observer = c.observer();
-    if (observer == null) {
-      try {
-        observer = c.activate();
-      } catch (Throwable t) {
-        return CompletableFuture.failedFuture(t);
-      }
-    }
-    return c.pendingBatch != null
-        ? observer.onNextBatch(c.pendingBatch)
-        : observer.onNext(c.pendingItem, c.pendingToken);
+  private CompletionStage<Void> invoke(StreamConsumer c, ObserverRef observer, boolean batch) {
+    return batch ? observer.onNextBatch(c.remaining()) : observer.onNext(c.nextItem(), c.nextToken());
   }
 
   /**
-   * Handles the outcome of a delivery attempt. Returns true when the consumer may go on at once;
-   * false when a retry was scheduled or the subscription ended.
+   * Handles the outcome of a call carrying {@code size} events. Returns true when the consumer may
+   * go on at once; false when a retry was scheduled or the subscription ended.
    */
-  private boolean onOutcome(Consumer c, Throwable error) {
+  private boolean onOutcome(StreamConsumer c, Throwable error, boolean batch, int size) {
     if (error == null) {
-      int events = c.pendingBatch != null ? c.pendingBatch.size() : 1;
-      metrics.eventsDelivered.increment(events);
-      long ts = c.batch == null ? -1 : c.batch.timestampMillis();
+      metrics.eventsDelivered.increment(size);
+      long ts = c.lastBatchOfCall(batch).timestampMillis();
       if (ts > 0) {
         metrics.deliveryLatency.record(
-            Math.max(0, System.currentTimeMillis() - ts), TimeUnit.MILLISECONDS);
+            Math.max(0, provider.clock().millis() - ts), TimeUnit.MILLISECONDS);
       }
-      advancePastPending(c);
-      c.attempts = 0;
-      c.firstFailureMillis = -1;
+      c.advance(size);
       return true;
     }
     long now = provider.clock().millis();
@@ -820,7 +770,7 @@ final class PullingAgent {
       log.debug(
           "Queue {}: delivery of {} to subscription {} failed (attempt {}); retry in {} ms",
           queueId,
-          c.pendingToken,
+          c.lastTokenOfCall(batch),
           c.id(),
           c.attempts,
           delay.toMillis(),
@@ -841,67 +791,55 @@ final class PullingAgent {
               delay);
       return false;
     }
-    giveUp(c, error);
+    giveUp(c, error, batch, size);
     return !c.closed;
   }
 
-  private void advancePastPending(Consumer c) {
-    if (c.pendingBatch != null) {
-      c.pendingBatch = null;
-      c.cursor.markDelivered();
-      c.batch = null;
-    } else {
-      c.hasPendingItem = false;
-      c.pendingItem = null;
-      c.nextEvent++;
-      if (c.nextEvent >= c.batch.eventCount()) {
-        c.cursor.markDelivered();
-        c.batch = null;
-      }
-    }
-    c.pendingToken = null;
-  }
-
-  private void giveUp(Consumer c, Throwable error) {
-    metrics.deliveryFailures.increment();
-    StreamSequenceToken token = c.pendingToken;
-    StreamEventDeliveryFailureException failure =
-        new StreamEventDeliveryFailureException(c.id(), c.streamId, token, c.attempts, error);
-    log.warn(
-        "Queue {} of provider {}: giving up on event {} of {} for subscription {} after {}"
-            + " attempt(s)",
-        queueId,
-        provider.name(),
-        token,
-        c.streamId,
-        c.id(),
-        c.attempts,
-        error);
+  /**
+   * Gives up on every event of the failed call: each reaches {@code onError} and the failure
+   * handler, then the subscription skips them or is faulted.
+   */
+  private void giveUp(StreamConsumer c, Throwable error, boolean batch, int size) {
     ObserverRef observer = c.observer();
-    if (observer != null) {
-      Throwable t = observer.onError(failure);
-      if (t != null) {
-        log.warn("Queue {}: onError of subscription {} threw", queueId, c.id(), t);
+    StreamEventDeliveryFailureException last = null;
+    for (int i = c.callStart(), end = i + size; i < end; i++) {
+      metrics.deliveryFailures.increment();
+      StreamSequenceToken token = c.tokenAt(i);
+      StreamEventDeliveryFailureException failure =
+          new StreamEventDeliveryFailureException(c.id(), c.streamId, token, c.attempts, error);
+      last = failure;
+      log.warn(
+          "Queue {} of provider {}: giving up on event {} of {} for subscription {} after {}"
+              + " attempt(s)",
+          queueId,
+          provider.name(),
+          token,
+          c.streamId,
+          c.id(),
+          c.attempts,
+          error);
+      if (observer != null) {
+        Throwable t = observer.onError(failure);
+        if (t != null) {
+          log.warn("Queue {}: onError of subscription {} threw", queueId, c.id(), t);
+        }
+      }
+      DeliveryFailure report =
+          new DeliveryFailure(
+              provider.name(), queueId, c.id(), c.streamId, token, c.batchAt(i), c.implicit, error);
+      try {
+        failureHandler
+            .onDeliveryFailure(report)
+            .whenComplete(
+                (v, e) -> {
+                  if (e != null) {
+                    log.warn("Queue {}: failure handler failed for {}", queueId, token, unwrap(e));
+                  }
+                });
+      } catch (Throwable t) {
+        log.warn("Queue {}: failure handler threw for {}", queueId, token, t);
       }
     }
-    DeliveryFailure report =
-        new DeliveryFailure(
-            provider.name(), queueId, c.id(), c.streamId, token, c.batch, c.implicit, error);
-    try {
-      failureHandler
-          .onDeliveryFailure(report)
-          .whenComplete(
-              (v, e) -> {
-                if (e != null) {
-                  log.warn("Queue {}: failure handler failed for {}", queueId, token, unwrap(e));
-                }
-              });
-    } catch (Throwable t) {
-      log.warn("Queue {}: failure handler threw for {}", queueId, token, t);
-    }
-    c.cursor.recordDeliveryFailure();
-    c.attempts = 0;
-    c.firstFailureMillis = -1;
     boolean fault;
     try {
       fault = !c.implicit && failureHandler.shouldFaultSubscriptionOnError();
@@ -909,13 +847,13 @@ final class PullingAgent {
       fault = false;
     }
     if (fault) {
-      fault(c, failure);
+      fault(c, last);
     } else {
-      advancePastPending(c);
+      c.advance(size);
     }
   }
 
-  private void fault(Consumer c, Throwable cause) {
+  private void fault(StreamConsumer c, Throwable cause) {
     metrics.faultedSubscriptions.increment();
     FaultedSubscriptionException faulted =
         new FaultedSubscriptionException(c.id(), c.streamId, cause);
@@ -985,7 +923,7 @@ final class PullingAgent {
 
   /** The subscriptions of one stream in this agent. */
   private static final class StreamState {
-    private static final Consumer[] NONE = new Consumer[0];
+    private static final StreamConsumer[] NONE = new StreamConsumer[0];
 
     final StreamId id;
 
@@ -993,7 +931,7 @@ final class PullingAgent {
      * Copied on change, which is rare, so that dispatching an event touches one array rather than a
      * list and its array.
      */
-    Consumer[] consumers = NONE;
+    StreamConsumer[] consumers = NONE;
 
     long lastActivityMillis;
 
@@ -1001,16 +939,16 @@ final class PullingAgent {
       this.id = id;
     }
 
-    void add(Consumer c) {
-      Consumer[] grown = Arrays.copyOf(consumers, consumers.length + 1);
+    void add(StreamConsumer c) {
+      StreamConsumer[] grown = Arrays.copyOf(consumers, consumers.length + 1);
       grown[consumers.length] = c;
       consumers = grown;
     }
 
-    void remove(Consumer c) {
+    void remove(StreamConsumer c) {
       for (int i = 0; i < consumers.length; i++) {
         if (consumers[i] == c) {
-          Consumer[] shrunk = new Consumer[consumers.length - 1];
+          StreamConsumer[] shrunk = new StreamConsumer[consumers.length - 1];
           System.arraycopy(consumers, 0, shrunk, 0, i);
           System.arraycopy(consumers, i + 1, shrunk, i, consumers.length - i - 1);
           consumers = shrunk.length == 0 ? NONE : shrunk;
@@ -1020,117 +958,12 @@ final class PullingAgent {
     }
 
     boolean busy() {
-      for (Consumer c : consumers) {
-        if (c.inFlight || c.batch != null) {
+      for (StreamConsumer c : consumers) {
+        if (c.busy()) {
           return true;
         }
       }
       return false;
-    }
-  }
-
-  /** One subscription's delivery state in this agent. */
-  private final class Consumer {
-    /** The subscription's id; for an implicit one derived on first use (an MD5 of its names). */
-    private UUID id;
-
-    final StreamId streamId;
-    final boolean implicit;
-    final LocalSubscription subscription;
-    PersistentStreamProvider.Implicit implicitFactory;
-    ObserverRef implicitObserver;
-    QueueCacheCursor cursor;
-    StreamSequenceToken startToken;
-
-    BatchContainer batch;
-    int nextEvent;
-    boolean hasPendingItem;
-    Object pendingItem;
-    List<SequentialItem<Object>> pendingBatch;
-    StreamSequenceToken pendingToken;
-
-    boolean waiting = true;
-    boolean inFlight;
-    boolean closed;
-    int generation;
-    int attempts;
-    long firstFailureMillis = -1;
-    ScheduledFuture<?> retry;
-
-    Consumer(
-        UUID id,
-        StreamId streamId,
-        boolean implicit,
-        LocalSubscription subscription,
-        QueueCacheCursor cursor,
-        StreamSequenceToken startToken) {
-      this.id = id;
-      this.streamId = streamId;
-      this.implicit = implicit;
-      this.subscription = subscription;
-      this.cursor = cursor;
-      this.startToken = startToken;
-    }
-
-    UUID id() {
-      if (id == null) {
-        id = implicitFactory.subscriptionId(streamId);
-      }
-      return id;
-    }
-
-    ObserverRef observer() {
-      return subscription != null ? subscription.observer : implicitObserver;
-    }
-
-    ObserverRef activate() {
-      implicitObserver = ObserverRef.of(implicitFactory.create(streamId));
-      return implicitObserver;
-    }
-
-    String filterData() {
-      return subscription == null ? null : subscription.filterData;
-    }
-
-    boolean hasPending() {
-      return hasPendingItem || pendingBatch != null;
-    }
-
-    boolean skips(StreamSequenceToken token) {
-      if (startToken == null) {
-        return false;
-      }
-      if (token.compareTo(startToken) < 0) {
-        return true;
-      }
-      startToken = null;
-      return false;
-    }
-
-    void reopen(QueueCacheCursor newCursor, StreamSequenceToken token) {
-      closed = false;
-      cursor = newCursor;
-      startToken = token;
-      waiting = true;
-    }
-
-    void close() {
-      closed = true;
-      generation++;
-      if (retry != null) {
-        retry.cancel(false);
-        retry = null;
-      }
-      inFlight = false;
-      waiting = false;
-      batch = null;
-      hasPendingItem = false;
-      pendingItem = null;
-      pendingBatch = null;
-      pendingToken = null;
-      attempts = 0;
-      firstFailureMillis = -1;
-      cursor.close();
     }
   }
 }

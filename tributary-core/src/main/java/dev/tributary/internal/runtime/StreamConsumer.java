@@ -1,0 +1,289 @@
+package dev.tributary.internal.runtime;
+
+import dev.tributary.SequentialItem;
+import dev.tributary.StreamId;
+import dev.tributary.StreamSequenceToken;
+import dev.tributary.spi.BatchContainer;
+import dev.tributary.spi.QueueCacheCursor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ScheduledFuture;
+
+/**
+ * One subscription's delivery state in its agent: its cursor, the events prepared for the next
+ * call, and where a delivery stands (waiting for data, in flight, retrying, closed).
+ *
+ * <p>The prepared events are what the cursor moved over since its last {@code markDelivered()},
+ * minus what the start token or the filter excludes. A single-event observer takes them one call at
+ * a time, a batch observer all that remain in one call; whichever observer the subscription has
+ * when a call is made decides, so an observer swapped by {@code resume} continues exactly where
+ * the previous one stopped. The cursor is released only once every prepared event was delivered or
+ * given up: until then the cache holds the batches and acknowledges none of them.
+ *
+ * <p>Confined to the owning agent's thread, like the cursor.
+ */
+final class StreamConsumer {
+
+  /** What decides whether an event reaches a subscription with filter data. */
+  interface Filter {
+    boolean shouldDeliver(StreamId streamId, Object item, String filterData);
+  }
+
+  /** The subscription's id; for an implicit one derived on first use (an MD5 of its names). */
+  private UUID id;
+
+  final StreamId streamId;
+  final boolean implicit;
+  final LocalSubscription subscription;
+  final PersistentStreamProvider.Implicit implicitFactory;
+  private ObserverRef implicitObserver;
+  private QueueCacheCursor cursor;
+  private StreamSequenceToken startToken;
+
+  // The prepared events, [next, count) still to deliver.
+  private Object[] items = new Object[1];
+  private StreamSequenceToken[] tokens = new StreamSequenceToken[1];
+  private BatchContainer[] batches = new BatchContainer[1];
+  private int count;
+  private int next;
+
+  /** True while the consumer waits for its stream's next batch; the agent wakes it on arrival. */
+  boolean waiting = true;
+
+  /** True while a call's stage, or a retry, is outstanding. */
+  boolean inFlight;
+
+  boolean closed;
+
+  /** Bumped whenever the position changes under an outstanding stage, which is then ignored. */
+  int generation;
+
+  int attempts;
+  long firstFailureMillis = -1;
+  ScheduledFuture<?> retry;
+
+  /**
+   * The observer whose stage for this subscription is still open although it no longer counts (a
+   * resume repositioned the subscription); it is not called again before that stage completes.
+   */
+  Object staleTarget;
+
+  StreamConsumer(
+      UUID id,
+      StreamId streamId,
+      LocalSubscription subscription,
+      PersistentStreamProvider.Implicit implicitFactory,
+      QueueCacheCursor cursor,
+      StreamSequenceToken startToken) {
+    this.id = id;
+    this.streamId = streamId;
+    this.implicit = implicitFactory != null;
+    this.subscription = subscription;
+    this.implicitFactory = implicitFactory;
+    this.cursor = cursor;
+    this.startToken = startToken;
+  }
+
+  static StreamConsumer explicit(
+      LocalSubscription sub, QueueCacheCursor cursor, StreamSequenceToken startToken) {
+    return new StreamConsumer(sub.id, sub.streamId, sub, null, cursor, startToken);
+  }
+
+  static StreamConsumer implicit(
+      StreamId streamId, PersistentStreamProvider.Implicit factory, QueueCacheCursor cursor) {
+    return new StreamConsumer(null, streamId, null, factory, cursor, null);
+  }
+
+  UUID id() {
+    if (id == null) {
+      id = implicitFactory.subscriptionId(streamId);
+    }
+    return id;
+  }
+
+  /** The observer to call now; null for an implicit subscription not activated yet. */
+  ObserverRef observer() {
+    return subscription != null ? subscription.observer : implicitObserver;
+  }
+
+  /** Creates an implicit subscription's observer through its factory. */
+  ObserverRef activate() {
+    implicitObserver = ObserverRef.of(implicitFactory.create(streamId));
+    return implicitObserver;
+  }
+
+  String filterData() {
+    return subscription == null ? null : subscription.filterData;
+  }
+
+  boolean hasPending() {
+    return next < count;
+  }
+
+  /** True while something of this subscription is unfinished: prepared events or a stage. */
+  boolean busy() {
+    return inFlight || hasPending();
+  }
+
+  /**
+   * Makes sure events are prepared: moves the cursor over up to {@code maxContainers} batches and
+   * keeps their events that the start token and the filter let through. Batches whose events are
+   * all excluded are released at once and the cursor moves on. Returns false when the cursor has
+   * nothing yet.
+   */
+  boolean prepare(int maxContainers, Filter filter) {
+    if (next < count) {
+      return true;
+    }
+    while (true) {
+      count = 0;
+      next = 0;
+      int moved = 0;
+      while (moved < maxContainers && cursor.moveNext()) {
+        moved++;
+        BatchContainer batch = cursor.current();
+        for (int i = 0, n = batch.eventCount(); i < n; i++) {
+          StreamSequenceToken token = batch.eventToken(i);
+          if (skips(token)) {
+            continue;
+          }
+          Object item = batch.event(i);
+          String data = filterData();
+          if (data != null && !filter.shouldDeliver(streamId, item, data)) {
+            continue;
+          }
+          add(item, token, batch);
+        }
+      }
+      if (moved == 0) {
+        return false;
+      }
+      if (count > 0) {
+        return true;
+      }
+      cursor.markDelivered();
+    }
+  }
+
+  private void add(Object item, StreamSequenceToken token, BatchContainer batch) {
+    if (count == items.length) {
+      int n = count * 2;
+      items = Arrays.copyOf(items, n);
+      tokens = Arrays.copyOf(tokens, n);
+      batches = Arrays.copyOf(batches, n);
+    }
+    items[count] = item;
+    tokens[count] = token;
+    batches[count] = batch;
+    count++;
+  }
+
+  private boolean skips(StreamSequenceToken token) {
+    if (startToken == null) {
+      return false;
+    }
+    if (token.compareTo(startToken) < 0) {
+      return true;
+    }
+    startToken = null;
+    return false;
+  }
+
+  /** The next prepared event. */
+  Object nextItem() {
+    return items[next];
+  }
+
+  StreamSequenceToken nextToken() {
+    return tokens[next];
+  }
+
+  BatchContainer nextBatch() {
+    return batches[next];
+  }
+
+  /** Every prepared event not delivered yet, for a batch observer. */
+  List<SequentialItem<Object>> remaining() {
+    List<SequentialItem<Object>> out = new ArrayList<>(count - next);
+    for (int i = next; i < count; i++) {
+      out.add(new SequentialItem<>(items[i], tokens[i]));
+    }
+    return out;
+  }
+
+  /** How many events the next call carries for an observer of this kind. */
+  int callSize(boolean batchObserver) {
+    return batchObserver ? count - next : 1;
+  }
+
+  /** The token of the last event the next call carries. */
+  StreamSequenceToken lastTokenOfCall(boolean batchObserver) {
+    return tokens[batchObserver ? count - 1 : next];
+  }
+
+  /** The batch of the last event the next call carries. */
+  BatchContainer lastBatchOfCall(boolean batchObserver) {
+    return batches[batchObserver ? count - 1 : next];
+  }
+
+  /** Events {@code [from, to)} of the next call, for reporting a give-up per event. */
+  int callStart() {
+    return next;
+  }
+
+  StreamSequenceToken tokenAt(int i) {
+    return tokens[i];
+  }
+
+  BatchContainer batchAt(int i) {
+    return batches[i];
+  }
+
+  /**
+   * The call with {@code size} events is done (delivered or given up): moves past them and, when
+   * nothing prepared remains, releases what the cursor holds.
+   */
+  void advance(int size) {
+    for (int i = next, end = next + size; i < end; i++) {
+      items[i] = null;
+      batches[i] = null;
+    }
+    next += size;
+    if (next >= count) {
+      count = 0;
+      next = 0;
+      cursor.markDelivered();
+    }
+    attempts = 0;
+    firstFailureMillis = -1;
+  }
+
+  /** Points the consumer at a new cursor; pending events of the old one are dropped. */
+  void reopen(QueueCacheCursor newCursor, StreamSequenceToken token) {
+    closed = false;
+    cursor = newCursor;
+    startToken = token;
+    waiting = true;
+  }
+
+  /** Ends delivery on the current cursor: drops what is prepared and ignores outstanding stages. */
+  void close() {
+    closed = true;
+    generation++;
+    if (retry != null) {
+      retry.cancel(false);
+      retry = null;
+    }
+    inFlight = false;
+    waiting = false;
+    Arrays.fill(items, 0, count, null);
+    Arrays.fill(batches, 0, count, null);
+    count = 0;
+    next = 0;
+    attempts = 0;
+    firstFailureMillis = -1;
+    cursor.close();
+  }
+}
