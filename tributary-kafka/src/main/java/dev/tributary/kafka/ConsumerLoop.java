@@ -338,7 +338,7 @@ final class ConsumerLoop implements Runnable {
         (done, error) -> {
           if (error == null) {
             commitFailureStreak = 0;
-            offsets.forEach((tp, o) -> states.get(tp).committedAt(o.offset()));
+            offsets.forEach((tp, o) -> states.get(tp).committedAt(o.offset(), o.metadata()));
           } else {
             commitFailed(offsets.keySet(), "periodic", error);
           }
@@ -354,8 +354,14 @@ final class ConsumerLoop implements Runnable {
         continue;
       }
       long candidate = s.commitCandidate();
-      if (candidate >= 0 && candidate > s.committed) {
-        offsets.put(tp, new OffsetAndMetadata(candidate));
+      if (candidate < 0 || candidate < s.committed) {
+        continue;
+      }
+      // What was delivered beyond the oldest undelivered record travels with the commit, so that
+      // the next reader of the partition skips it.
+      String delivered = s.deliveredAbove(candidate);
+      if (candidate > s.committed || !delivered.equals(s.committedMetadata)) {
+        offsets.put(tp, new OffsetAndMetadata(candidate, delivered));
         states.put(tp, s);
       }
     }
@@ -372,7 +378,7 @@ final class ConsumerLoop implements Runnable {
     for (int attempt = 1; attempt <= 2; attempt++) {
       try {
         consumer.commitSync(offsets, settings.closeTimeout());
-        offsets.forEach((tp, o) -> states.get(tp).committedAt(o.offset()));
+        offsets.forEach((tp, o) -> states.get(tp).committedAt(o.offset(), o.metadata()));
         log.debug("{}: committed {} on {}", name, offsets, why);
         return;
       } catch (WakeupException e) {
@@ -502,6 +508,8 @@ final class ConsumerLoop implements Runnable {
       TopicPartition tp, PartitionState state, boolean known, OffsetAndMetadata committed) {
     if (committed != null) {
       state.committed = committed.offset();
+      state.committedMetadata = committed.metadata();
+      state.restoreDelivered(committed.offset(), committed.metadata());
     }
     Boolean hasCommitted = known ? committed != null : null;
     KafkaQueueAdapter.Start start = adapter.startFor(tp, state, hasCommitted);

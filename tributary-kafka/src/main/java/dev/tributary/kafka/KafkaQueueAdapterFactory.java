@@ -361,7 +361,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       return this;
     }
 
-    /** Sets the stream key of records without a key [{@link NullKeyPolicy#emptyKey()}]. */
+    /** Sets the stream key of records without a key [{@link NullKeyPolicy#perPartition()}]. */
     public Builder nullKeyPolicy(NullKeyPolicy policy) {
       record("nullKeyPolicy", policy);
       return this;
@@ -608,7 +608,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
               retryBackoff != null
                   ? retryBackoff
                   : BackoffPolicy.exponential(Duration.ofMillis(100), Duration.ofSeconds(10)),
-              nullKeyPolicy != null ? nullKeyPolicy : NullKeyPolicy.emptyKey(),
+              nullKeyPolicy != null ? nullKeyPolicy : NullKeyPolicy.perPartition(),
               dlt,
               dlt == null ? null : dltConfig,
               poison,

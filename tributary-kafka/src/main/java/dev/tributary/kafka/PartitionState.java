@@ -33,9 +33,9 @@ import org.apache.kafka.common.TopicPartition;
  * every record handed out was acknowledged and nothing is buffered (so that trailing poison records
  * are committed too). It never moves backwards.
  *
- * <p>Records acknowledged above the committed offset travel with the commit as its metadata
- * ({@link DeliveredOffsets}): whoever reads the partition next from that commit skips them, so a
- * graceful close or hand-over delivers nothing twice even while one stream is behind the others.
+ * <p>Records acknowledged above the committed offset travel with the commit as its metadata ({@link
+ * DeliveredOffsets}): whoever reads the partition next from that commit skips them, so a graceful
+ * close or hand-over delivers nothing twice even while one stream is behind the others.
  */
 final class PartitionState {
 
@@ -58,7 +58,8 @@ final class PartitionState {
 
   /**
    * Offsets above the committed offset that an earlier owner acknowledged (from the commit's
-   * metadata): skipped when fetched, and carried on in every commit until the watermark passes them.
+   * metadata): skipped when fetched, and carried on in every commit until the watermark passes
+   * them.
    */
   private DeliveredOffsets restored = DeliveredOffsets.NONE;
 
@@ -74,6 +75,10 @@ final class PartitionState {
   private final ConcurrentSkipListSet<Long> pendingDeadLetters = new ConcurrentSkipListSet<>();
 
   volatile long committed = -1;
+
+  /** The metadata of the last commit (the offsets delivered above it), or "" when none. */
+  volatile String committedMetadata = "";
+
   volatile long logEndOffset = -1;
   volatile boolean paused;
   volatile boolean resumeRequested;
@@ -374,9 +379,12 @@ final class PartitionState {
   }
 
   /** Records a successful commit of {@code offset}; never lowers the committed offset. */
-  synchronized void committedAt(long offset) {
+  synchronized void committedAt(long offset, String metadata) {
     if (offset > committed) {
       committed = offset;
+      committedMetadata = metadata;
+    } else if (offset == committed) {
+      committedMetadata = metadata;
     }
   }
 

@@ -124,14 +124,11 @@ class KafkaDeliveryTest {
   }
 
   @Test
-  void keylessRecords_belongToTheNullKeyPolicysStream_noneDropped() throws Exception {
+  void keylessRecords_belongToOneStreamPerPartitionByDefault_noneDropped() throws Exception {
     String topic = unique("nokey");
     broker.createTopic(topic, 2);
-    KafkaQueueAdapterFactory f =
-        factory(broker, unique("g"))
-            .topic(topic, strings(2))
-            .nullKeyPolicy(NullKeyPolicy.perPartition())
-            .build();
+    // No nullKeyPolicy: the default keeps keyless records per partition.
+    KafkaQueueAdapterFactory f = factory(broker, unique("g")).topic(topic, strings(2)).build();
     KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
     try (StreamRuntime rt = runtime(f, topic, rec);
         KafkaProducer<byte[], byte[]> p = KafkaTestSupport.producer(broker)) {

@@ -75,6 +75,9 @@ final class KafkaTestSupport {
       KafkaBroker broker, String topic, int keys, int perKey, int startIndex) {
     Map<String, List<String>> expected = new HashMap<>();
     try (KafkaProducer<byte[], byte[]> p = producer(broker)) {
+      // Metadata first: a first batch sent to a stale leader of a just-created topic can leave the
+      // idempotent producer retrying OUT_OF_ORDER_SEQUENCE on a loaded machine.
+      p.partitionsFor(topic);
       List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
       for (int i = startIndex; i < startIndex + perKey; i++) {
         for (int k = 0; k < keys; k++) {

@@ -130,7 +130,8 @@ class PartitionStateTest {
     assertThat(d.contains(DeliveredOffsets.MAX_BITS + 1)).as("beyond the bound").isFalse();
     assertThat(d.contains(0)).as("the commit offset itself").isFalse();
     assertThat(d.size()).isEqualTo(2);
-    String full = DeliveredOffsets.builder(0).addAll(everyOffsetUpTo(DeliveredOffsets.MAX_BITS)).encode();
+    String full =
+        DeliveredOffsets.builder(0).addAll(everyOffsetUpTo(DeliveredOffsets.MAX_BITS)).encode();
     assertThat(full.length()).as("the largest metadata").isLessThan(4096);
   }
 
@@ -189,8 +190,8 @@ class PartitionStateTest {
     state.delivered(out.subList(0, 4));
     assertThat(state.lag()).isEqualTo(6);
     assertThat(state.oldestUndeliveredTimestamp).isEqualTo(1004);
-    state.committedAt(4);
-    state.committedAt(2);
+    state.committedAt(4, "");
+    state.committedAt(2, "");
     assertThat(state.committed).isEqualTo(4);
   }
 

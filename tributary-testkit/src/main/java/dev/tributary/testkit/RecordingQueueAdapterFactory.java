@@ -41,7 +41,8 @@ import java.util.function.Consumer;
  *   <li>a receiver called before its {@code initialize} completed, or after {@code shutdown};
  *   <li>two calls into one receiver at the same time;
  *   <li>{@code getQueueMessages(n)} returning more than {@code n} batches;
- *   <li>{@code messagesDelivered} with a batch that was never read, twice, or out of queue order;
+ *   <li>{@code messagesDelivered} with a batch that was never read, twice, or out of its stream's
+ *       queue order (across streams any order is right: acknowledgement is exact);
  *   <li>a cache holding more batches than the provider's {@code cacheSize}.
  * </ul>
  *
@@ -272,7 +273,8 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
     private volatile boolean ready;
     private volatile boolean down;
     private StreamSequenceToken lastRead;
-    private StreamSequenceToken lastAcked;
+    private final Map<dev.tributary.StreamId, StreamSequenceToken> lastAckedOfStream =
+        new java.util.HashMap<>();
 
     Receiver(QueueId queueId, QueueAdapterReceiver delegate) {
       this.queueId = queueId;
@@ -374,16 +376,19 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
           violation(
               queueId + ": acknowledged " + b + ", which was not read or already acknowledged");
         }
+        // Exact acknowledgement: any order across streams, queue order within one.
+        StreamSequenceToken lastAcked = lastAckedOfStream.put(b.streamId(), b.sequenceToken());
         if (lastAcked != null && b.sequenceToken().compareTo(lastAcked) <= 0) {
           violation(
               queueId
                   + ": acknowledged "
                   + b.sequenceToken()
+                  + " of "
+                  + b.streamId()
                   + " after "
                   + lastAcked
-                  + " (not queue order)");
+                  + " (not the stream's queue order)");
         }
-        lastAcked = b.sequenceToken();
         log.add(b);
         try {
           ackListener.accept(b);

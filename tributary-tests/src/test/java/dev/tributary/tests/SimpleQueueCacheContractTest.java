@@ -1,11 +1,14 @@
 package dev.tributary.tests;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.tributary.StreamProviderOptions;
 import dev.tributary.internal.cache.SimpleQueueCache;
 import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.SimpleQueueAdapterCache;
 import dev.tributary.testkit.QueueCacheContractTest;
 import dev.tributary.testkit.TestBatch;
 import java.util.List;
@@ -34,12 +37,42 @@ class SimpleQueueCacheContractTest extends QueueCacheContractTest {
       for (int i = 0; i < cache.maxAddCount(); i++) {
         cache.addToCache(List.of(TestBatch.single(B, seq++)));
       }
-      cache.tryPurgeFromCache();
+      assertThat(purge(cache)).as("B is released past the held A 0").hasSize(bucket);
     }
     assertThat(cache.bucketCount()).isEqualTo(SimpleQueueCache.NUM_BUCKETS);
-    assertThat(cache.size()).isLessThanOrEqualTo(SimpleQueueCache.NUM_BUCKETS * bucket);
+    assertThat(cache.size())
+        .as("A 0 and the B batches released but not evictable behind it, into the tenth bucket")
+        .isEqualTo((SimpleQueueCache.NUM_BUCKETS - 1) * bucket + 1);
     assertThat(cache.size()).isLessThanOrEqualTo(cacheSize);
     slow.close();
+    assertThat(purge(cache)).containsExactly(0L);
+    assertThat(cache.size()).isZero();
+    assertThat(cache.bucketCount()).isZero();
+  }
+
+  @ParameterizedTest(name = "cacheSize {0}")
+  @ValueSource(ints = {15, 1, 0, -1})
+  void cacheSizeBelowSixteen_isRejectedAlikeByTheCacheItsFactoryAndTheOptions(int cacheSize) {
+    String message = "cacheSize was " + cacheSize + " but it must be at least 16";
+    assertThat(SimpleQueueCache.MIN_CACHE_SIZE).isEqualTo(16);
+    assertThatThrownBy(() -> newCache(cacheSize))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(message);
+    assertThatThrownBy(() -> new SimpleQueueAdapterCache(cacheSize))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(message);
+    assertThatThrownBy(() -> StreamProviderOptions.builder().cacheSize(cacheSize))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(message);
+  }
+
+  @Test
+  void cacheSizeSixteen_isAcceptedByTheCacheItsFactoryAndTheOptions() {
+    int min = SimpleQueueCache.MIN_CACHE_SIZE;
+    assertThat(newCache(min).maxAddCount()).isEqualTo(1);
+    assertThat(new SimpleQueueAdapterCache(min).createQueueCache(QueueId.of("q", 0)).size())
+        .isZero();
+    assertThat(StreamProviderOptions.builder().cacheSize(min).build().cacheSize()).isEqualTo(min);
   }
 
   @Test

@@ -30,9 +30,9 @@ import java.util.List;
  * of other streams still wait; that is what makes acknowledgement exact instead of bucket-granular.
  * Released batches leave the cache as soon as no older batch is still needed.
  *
- * <p>A cursor walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever the
- * number of other streams in the queue. A chain lives while it holds batches or a cursor refers to
- * it, so adding a batch is the only per-batch map lookup.
+ * <p>A cursor walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever
+ * the number of other streams in the queue. A chain lives while it holds batches or a cursor refers
+ * to it, so adding a batch is the only per-batch map lookup.
  *
  * <p>Not thread-safe: confined to the owning pulling agent.
  */
@@ -106,6 +106,13 @@ public final class SimpleQueueCache implements QueueCache {
 
     Cursor[] cursors = NONE;
     int cursorCount;
+
+    /**
+     * Cursors that hold a released batch (they were opened at an older token): until they move on,
+     * nothing after it is released either.
+     */
+    int rewoundHolds;
+
     boolean dirty;
 
     Chain(StreamId streamId) {
@@ -199,7 +206,7 @@ public final class SimpleQueueCache implements QueueCache {
       Chain chain = dirty.get(i);
       chain.dirty = false;
       Entry e = chain.firstUnreleased;
-      while (e != null && e.holds == 0) {
+      while (e != null && e.holds == 0 && chain.rewoundHolds == 0) {
         e.released = true;
         if (released == null) {
           released = new ArrayList<>();
@@ -284,9 +291,11 @@ public final class SimpleQueueCache implements QueueCache {
     if (entries.isEmpty()) {
       return false;
     }
-    long oldest = bucketOf(entries.peekFirst().index);
+    Entry first = entries.peekFirst();
+    long oldest = bucketOf(first.index);
     long newest = bucketOf(entries.peekLast().index);
-    return newest - oldest + 1 >= NUM_BUCKETS && !entries.peekFirst().released;
+    // The oldest batch is still needed: not released, or held by a cursor opened at an old token.
+    return newest - oldest + 1 >= NUM_BUCKETS && (!first.released || first.holds > 0);
   }
 
   @Override
@@ -357,11 +366,17 @@ public final class SimpleQueueCache implements QueueCache {
     void hold(Entry e) {
       held = e;
       e.holds++;
+      if (e.released) {
+        chain.rewoundHolds++;
+      }
     }
 
     private void unhold() {
       if (held != null) {
         held.holds--;
+        if (held.released) {
+          chain.rewoundHolds--;
+        }
         held = null;
         markDirty(chain);
       }

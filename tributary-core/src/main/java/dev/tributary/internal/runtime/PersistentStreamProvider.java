@@ -89,6 +89,8 @@ final class PersistentStreamProvider implements StreamProvider {
   private final ConcurrentHashMap<StreamId, Set<LocalSubscription>> byStream =
       new ConcurrentHashMap<>();
 
+  private final StreamLeases leases = new StreamLeases((agent, id) -> agent.onStreamReleased(id));
+
   private volatile QueueAdapter adapter;
   private volatile StreamQueueMapper mapper;
   private volatile QueueAdapterCache cacheFactory;
@@ -340,8 +342,17 @@ final class PersistentStreamProvider implements StreamProvider {
 
   CompletionStage<Void> unsubscribe(LocalSubscription sub) {
     forget(sub);
-    PullingAgent agent = ownerOf(sub.streamId);
-    return agent == null ? ObserverRef.DONE : agent.detach(sub.id);
+    PullingManager m = manager;
+    if (m == null) {
+      return ObserverRef.DONE;
+    }
+    // Every agent: a stream reachable from several queues has the subscription in each of them.
+    List<PullingAgent> agents = m.agents();
+    CompletableFuture<?>[] detached = new CompletableFuture<?>[agents.size()];
+    for (int i = 0; i < detached.length; i++) {
+      detached[i] = agents.get(i).detach(sub.id);
+    }
+    return CompletableFuture.allOf(detached);
   }
 
   <T> CompletionStage<StreamSubscriptionHandle<T>> resume(
@@ -471,6 +482,10 @@ final class PersistentStreamProvider implements StreamProvider {
     return runtime
         .scheduler()
         .scheduleWithFixedDelay(task, initialMillis, periodMillis, TimeUnit.MILLISECONDS);
+  }
+
+  StreamLeases leases() {
+    return leases;
   }
 
   PullingManager manager() {

@@ -2,7 +2,6 @@ package dev.tributary.internal.runtime;
 
 import dev.tributary.FaultedSubscriptionException;
 import dev.tributary.QueueCacheMissException;
-import dev.tributary.SequentialItem;
 import dev.tributary.StreamEventDeliveryFailureException;
 import dev.tributary.StreamId;
 import dev.tributary.StreamProviderOptions;
@@ -15,8 +14,6 @@ import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamFailureHandler;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -70,6 +67,7 @@ final class PullingAgent {
   private final QueueCache cache;
   private final StreamFailureHandler failureHandler;
   private final StreamProviderOptions options;
+  private final StreamLeases leases;
   private final SerialExecutor exec;
   private final AgentMetrics metrics;
   private final AtomicBoolean pumpRequested = new AtomicBoolean();
@@ -106,6 +104,7 @@ final class PullingAgent {
     this.cache = cache;
     this.failureHandler = failureHandler;
     this.options = provider.options();
+    this.leases = provider.leases();
     this.exec = new SerialExecutor(provider.pool(), "agent " + provider.name() + "/" + queueId);
     this.metrics = new AgentMetrics(provider.meterRegistry(), provider.name(), queueId.toString());
   }
@@ -254,6 +253,7 @@ final class PullingAgent {
                         for (StreamConsumer c : st.consumers) {
                           c.close();
                         }
+                        leaveStream(st);
                       }
                       consumers.clear();
                       implicitConsumers = 0;
@@ -396,6 +396,9 @@ final class PullingAgent {
         }
       }
       stream.lastActivityMillis = now;
+      if (!stream.leased && !(stream.leased = leases.claim(stream.id, this))) {
+        continue;
+      }
       StreamConsumer[] list = stream.consumers;
       for (int j = 0; j < list.length; j++) {
         StreamConsumer c = list[j];
@@ -446,7 +449,8 @@ final class PullingAgent {
     Iterator<StreamState> it = streams.values().iterator();
     while (it.hasNext()) {
       StreamState s = it.next();
-      if (now - s.lastActivityMillis <= inactivity || s.busy()) {
+      // A stream waiting for its lease keeps batches cached for its consumers: not idle.
+      if (now - s.lastActivityMillis <= inactivity || s.busy() || !s.leased) {
         continue;
       }
       for (StreamConsumer c : s.consumers) {
@@ -454,6 +458,7 @@ final class PullingAgent {
         forget(c);
       }
       it.remove();
+      leaveStream(s);
       log.debug("Queue {}: stream {} inactive; dropped", queueId, s.id);
     }
   }
@@ -498,6 +503,7 @@ final class PullingAgent {
    */
   private StreamState newStream(StreamId id, StreamSequenceToken implicitStart) {
     StreamState stream = new StreamState(id);
+    stream.leased = leases.claim(id, this);
     for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
       StreamConsumer c = StreamConsumer.implicit(id, implicit, cache.cursor(id, implicitStart));
       add(stream, c);
@@ -588,11 +594,11 @@ final class PullingAgent {
   }
 
   /**
-   * Points an attached subscription at {@code observer} and, with a token, at a new position, in one
-   * step on the agent: no call reaches the new observer at the old position. Without a token the
-   * subscription goes on where it is (an event in flight to the old observer completes there);
-   * with one, delivery restarts at the token and a stage still open at the old position is
-   * ignored. The stage completes on the agent once the switch is made.
+   * Points an attached subscription at {@code observer} and, with a token, at a new position, in
+   * one step on the agent: no call reaches the new observer at the old position. Without a token
+   * the subscription goes on where it is (an event in flight to the old observer completes there);
+   * with one, delivery restarts at the token and a stage still open at the old position is ignored.
+   * The stage completes on the agent once the switch is made.
    */
   CompletableFuture<Void> resume(
       LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
@@ -636,6 +642,7 @@ final class PullingAgent {
               s.remove(c);
               if (s.consumers.length == 0) {
                 streams.remove(c.streamId);
+                leaveStream(s);
               }
             }
             publishGauges();
@@ -651,6 +658,11 @@ final class PullingAgent {
   private void deliver(StreamConsumer c) {
     exec.checkConfined();
     if (c.inFlight || c.closed || state != State.RUNNING) {
+      return;
+    }
+    if (!c.stream.leased) {
+      // Another agent delivers this stream now; it hands the lease on once it is idle.
+      c.waiting = true;
       return;
     }
     c.waiting = false;
@@ -701,7 +713,11 @@ final class PullingAgent {
 
   /** Waits for an asynchronous stage, then continues on the agent's thread. */
   private void awaitStage(
-      StreamConsumer c, CompletionStage<Void> stage, ObserverRef observer, boolean batch, int size) {
+      StreamConsumer c,
+      CompletionStage<Void> stage,
+      ObserverRef observer,
+      boolean batch,
+      int size) {
     c.inFlight = true;
     inFlight++;
     int generation = c.generation;
@@ -737,10 +753,50 @@ final class PullingAgent {
     if (underPressure) {
       requestPump();
     }
+    StreamState s = c.stream;
+    if (leases.anyContended() && s.leased && leases.hasWaiters(s.id) && !s.busy()) {
+      // Everything this queue had of the stream is passed: another queue's turn.
+      s.leased = false;
+      leases.release(s.id, this);
+    }
+  }
+
+  /** The stream is no longer tracked here: give up its lease, or stop waiting for it. */
+  private void leaveStream(StreamState s) {
+    if (s.leased) {
+      s.leased = false;
+      leases.release(s.id, this);
+    } else {
+      leases.stopWaiting(s.id, this);
+    }
+  }
+
+  /** Another agent handed the lease of {@code id} on; claim it and deliver. Any thread. */
+  void onStreamReleased(StreamId id) {
+    exec.execute(
+        () -> {
+          StreamState s = streams.get(id);
+          if (s == null || s.leased || state != State.RUNNING) {
+            if (s == null) {
+              leases.stopWaiting(id, this);
+            }
+            return;
+          }
+          s.leased = leases.claim(id, this);
+          if (s.leased) {
+            for (StreamConsumer c : s.consumers) {
+              if (c.waiting) {
+                deliver(c);
+              }
+            }
+          }
+        });
   }
 
   private CompletionStage<Void> invoke(StreamConsumer c, ObserverRef observer, boolean batch) {
-    return batch ? observer.onNextBatch(c.remaining()) : observer.onNext(c.nextItem(), c.nextToken());
+    return batch
+        ? observer.onNextBatch(c.remaining())
+        : observer.onNext(c.nextItem(), c.nextToken());
   }
 
   /**
@@ -920,50 +976,4 @@ final class PullingAgent {
 
   /** What {@link #snapshot()} reports. */
   record Snapshot(int streams, int subscriptions, int cacheSize, int cursors, String state) {}
-
-  /** The subscriptions of one stream in this agent. */
-  private static final class StreamState {
-    private static final StreamConsumer[] NONE = new StreamConsumer[0];
-
-    final StreamId id;
-
-    /**
-     * Copied on change, which is rare, so that dispatching an event touches one array rather than a
-     * list and its array.
-     */
-    StreamConsumer[] consumers = NONE;
-
-    long lastActivityMillis;
-
-    StreamState(StreamId id) {
-      this.id = id;
-    }
-
-    void add(StreamConsumer c) {
-      StreamConsumer[] grown = Arrays.copyOf(consumers, consumers.length + 1);
-      grown[consumers.length] = c;
-      consumers = grown;
-    }
-
-    void remove(StreamConsumer c) {
-      for (int i = 0; i < consumers.length; i++) {
-        if (consumers[i] == c) {
-          StreamConsumer[] shrunk = new StreamConsumer[consumers.length - 1];
-          System.arraycopy(consumers, 0, shrunk, 0, i);
-          System.arraycopy(consumers, i + 1, shrunk, i, consumers.length - i - 1);
-          consumers = shrunk.length == 0 ? NONE : shrunk;
-          return;
-        }
-      }
-    }
-
-    boolean busy() {
-      for (StreamConsumer c : consumers) {
-        if (c.busy()) {
-          return true;
-        }
-      }
-      return false;
-    }
-  }
 }

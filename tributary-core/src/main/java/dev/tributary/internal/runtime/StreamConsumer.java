@@ -18,8 +18,8 @@ import java.util.concurrent.ScheduledFuture;
  * <p>The prepared events are what the cursor moved over since its last {@code markDelivered()},
  * minus what the start token or the filter excludes. A single-event observer takes them one call at
  * a time, a batch observer all that remain in one call; whichever observer the subscription has
- * when a call is made decides, so an observer swapped by {@code resume} continues exactly where
- * the previous one stopped. The cursor is released only once every prepared event was delivered or
+ * when a call is made decides, so an observer swapped by {@code resume} continues exactly where the
+ * previous one stopped. The cursor is released only once every prepared event was delivered or
  * given up: until then the cache holds the batches and acknowledges none of them.
  *
  * <p>Confined to the owning agent's thread, like the cursor.
@@ -48,6 +48,9 @@ final class StreamConsumer {
   private BatchContainer[] batches = new BatchContainer[1];
   private int count;
   private int next;
+
+  /** The stream this consumer belongs to in its agent; set when added to it. */
+  StreamState stream;
 
   /** True while the consumer waits for its stream's next batch; the agent wakes it on arrival. */
   boolean waiting = true;

@@ -192,11 +192,11 @@ class DeliveryCorrectnessTest {
   }
 
   /**
-   * Item 6: resume used to swap the observer on the caller's thread while the agent kept
-   * delivering at the old position until its resume task ran, so the new observer first got an
-   * event from the old position. The agent is held busy here so that the old position's next
-   * delivery is queued before the resume: the new observer's first event must be the one at the
-   * token, and its tokens must increase.
+   * Item 6: resume used to swap the observer on the caller's thread while the agent kept delivering
+   * at the old position until its resume task ran, so the new observer first got an event from the
+   * old position. The agent is held busy here so that the old position's next delivery is queued
+   * before the resume: the new observer's first event must be the one at the token, and its tokens
+   * must increase.
    */
   @Test
   void resumeWithToken_newObserverStartsAtTheToken_neverAtTheOldPosition() throws Exception {

@@ -388,11 +388,20 @@ public final class KafkaBroker
               .allTopicNames()
               .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
               .get(topic);
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> ends =
+          new java.util.HashMap<>();
       for (TopicPartitionInfo partition : description.partitions()) {
         if (partition.leader() == null || partition.leader().isEmpty()) {
           return false;
         }
+        ends.put(
+            new org.apache.kafka.common.TopicPartition(topic, partition.partition()),
+            org.apache.kafka.clients.admin.OffsetSpec.latest());
       }
+      // The metadata can name a leader before its replica serves requests: a first produce then
+      // gets NOT_LEADER_OR_FOLLOWER, and an idempotent producer may keep retrying with
+      // OUT_OF_ORDER_SEQUENCE. Listing offsets is answered by the serving leader only.
+      client.listOffsets(ends).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       return true;
     } catch (ExecutionException notYetVisible) {
       return false;
