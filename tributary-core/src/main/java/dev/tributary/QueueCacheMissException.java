@@ -29,8 +29,9 @@ public class QueueCacheMissException extends StreamingException {
             + requested
             + " but the cache holds only "
             + (oldest == null ? "nothing" : oldest + ".." + newest)
-            + "; older events were delivered and evicted. Delivery continues from the oldest"
-            + " cached event. Raise cacheSize to keep more history.");
+            + ". The cache keeps only what some subscription still needs, so events every"
+            + " subscription has passed are gone from it whatever cacheSize is. Delivery continues"
+            + " from the oldest cached event of the stream.");
     this.requested = requested;
     this.oldest = oldest;
     this.newest = newest;

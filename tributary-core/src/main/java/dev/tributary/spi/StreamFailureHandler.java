@@ -8,7 +8,16 @@ import java.util.concurrent.CompletionStage;
  *
  * <p>Called by the agent's thread; must not block (return a stage). Whatever it does, the event is
  * then skipped for that subscription, and the subscription is faulted when {@link
- * #shouldFaultSubscriptionOnError()} says so (explicit subscriptions only).
+ * #shouldFaultSubscriptionOnError()} says so (explicit subscriptions only). With a batch observer
+ * ({@code batchContainerBatchSize > 1}) every event of the call that was given up is reported, one
+ * {@link #onDeliveryFailure} each.
+ *
+ * <p>The runtime does not wait for the returned stage: the event counts as passed for that
+ * subscription at once, and it is acknowledged to the receiver (for Kafka: committed past) as soon
+ * as every subscription of its stream passed it. A failed stage is logged. A handler whose work
+ * must finish before the commit passes the event holds the commit itself: the Kafka adapter's
+ * dead-letter writer keeps the partition's commit below a dead letter until the dead-letter topic
+ * acknowledged it.
  */
 public interface StreamFailureHandler {
 

@@ -32,6 +32,11 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
   private volatile PartitionState state;
   private volatile Runnable listener;
 
+  /** Static assignment: the consumer thread's assignment of the partition, once asked for. */
+  private volatile CompletableFuture<PartitionState> assigning;
+
+  private volatile boolean shutDown;
+
   KafkaAdapterReceiver(KafkaQueueAdapter adapter, TopicPartition tp) {
     this.adapter = adapter;
     this.tp = tp;
@@ -45,7 +50,9 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
   @Override
   public CompletionStage<Void> initialize(Duration timeout) {
     if (adapter.settings().staticAssignment()) {
-      return adapter.loopFor(tp).assign(tp).thenAccept(this::bind);
+      CompletableFuture<PartitionState> a = adapter.loopFor(tp).assign(tp);
+      assigning = a;
+      return a.thenAccept(this::bind);
     }
     PartitionState s = adapter.state(tp);
     if (s == null || s.closed) {
@@ -64,6 +71,10 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
 
   private void bind(PartitionState s) {
     state = s;
+    if (shutDown) {
+      // Stopped while the assignment was under way; shutdown() unassigns it.
+      return;
+    }
     Runnable l = listener;
     s.dataListener = l;
     if (l != null && s.bufferedCount > 0) {
@@ -91,17 +102,30 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
 
   @Override
   public CompletionStage<Void> shutdown(Duration timeout) {
+    shutDown = true;
     PartitionState s = state;
-    if (s == null) {
-      return DONE;
+    if (s != null) {
+      s.dataListener = null;
     }
-    s.dataListener = null;
     if (!adapter.settings().staticAssignment()) {
       return DONE;
     }
-    return adapter
-        .loopFor(tp)
-        .unassign(s)
+    // An assignment still under way (the agent stopped during initialize) is undone once it is
+    // made, so that the partition does not stay assigned and buffering with nobody reading it.
+    CompletableFuture<PartitionState> a = assigning;
+    CompletableFuture<PartitionState> bound =
+        s != null
+            ? CompletableFuture.completedFuture(s)
+            : a == null ? CompletableFuture.completedFuture(null) : a.exceptionally(e -> null);
+    return bound
+        .thenCompose(
+            st -> {
+              if (st == null) {
+                return DONE;
+              }
+              st.dataListener = null;
+              return adapter.loopFor(tp).unassign(st);
+            })
         .orTimeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
   }
 

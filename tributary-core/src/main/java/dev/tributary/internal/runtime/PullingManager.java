@@ -5,6 +5,7 @@ import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamFailureHandler;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -18,8 +19,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reconciliation runs on its own serial executor and always aims at the newest ownership set:
  * changes that arrive while a reconciliation waits for agents to stop are folded into the next one.
- * Agents of released queues stop (and flush) before agents of new queues start, so a queue that is
- * released and taken back never has two receivers at once.
+ * A queue that was released at any point in between still gets its agent stopped and a fresh one
+ * started, even when the newest set contains it again: the adapter let go of the queue meanwhile
+ * (for Kafka, the partition state the old receiver read from is closed). Agents of released queues
+ * stop (and flush) before agents of new queues start, so a queue never has two receivers at once.
  */
 final class PullingManager {
   private static final Logger log = LoggerFactory.getLogger(PullingManager.class);
@@ -28,6 +31,10 @@ final class PullingManager {
   private final SerialExecutor exec;
   private final ConcurrentHashMap<QueueId, PullingAgent> agents = new ConcurrentHashMap<>();
   private volatile Set<QueueId> target = Set.of();
+
+  /** Queues that left the target since the last reconciliation began; guarded by {@code this}. */
+  private final Set<QueueId> released = new HashSet<>();
+
   private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
   private boolean busy;
   private boolean rerun;
@@ -41,8 +48,16 @@ final class PullingManager {
   /** The balancer's listener: any thread. */
   CompletionStage<Void> queueDistributionChanged(Set<QueueId> owned) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    // Once closed, late balancer callbacks (a rebalance during close) must not start agents again.
-    target = closed ? Set.of() : Set.copyOf(owned);
+    synchronized (this) {
+      Set<QueueId> next = closed ? Set.of() : Set.copyOf(owned);
+      for (QueueId q : target) {
+        if (!next.contains(q)) {
+          released.add(q);
+        }
+      }
+      // Once closed, late balancer callbacks (a rebalance during close) must not start agents.
+      target = next;
+    }
     exec.execute(
         () -> {
           waiting.add(done);
@@ -57,12 +72,18 @@ final class PullingManager {
       return;
     }
     busy = true;
-    Set<QueueId> goal = target;
+    Set<QueueId> goal;
+    Set<QueueId> releasedMeanwhile;
+    synchronized (this) {
+      goal = target;
+      releasedMeanwhile = Set.copyOf(released);
+      released.clear();
+    }
     List<CompletableFuture<Void>> covered = new ArrayList<>(waiting);
     waiting.clear();
     List<CompletableFuture<Void>> stops = new ArrayList<>();
     for (PullingAgent agent : agents.values()) {
-      if (!goal.contains(agent.queueId())) {
+      if (!goal.contains(agent.queueId()) || releasedMeanwhile.contains(agent.queueId())) {
         stops.add(agent.stop().whenComplete((v, e) -> agents.remove(agent.queueId(), agent)));
       }
     }

@@ -185,6 +185,47 @@ class PullingManagerBalancerTest {
     assertThat(agentQueues(rt, "mem")).containsExactly(Q3);
   }
 
+  /**
+   * A queue released and taken back while the manager is still busy with an earlier change gets a
+   * fresh agent (and receiver): the adapter released it in between (for Kafka, the partition state
+   * the old receiver read from is closed), so the old agent must not be kept because the newest
+   * ownership set happens to contain the queue again.
+   */
+  @Test
+  void queueReleasedAndTakenBackWhileBusy_getsAFreshAgentAndReceiver() {
+    StreamRuntime rt = runtime(Set.of(Q0, Q1), Duration.ofSeconds(30));
+    PullingAgent first0 = agents(rt, "mem").get(Q0);
+    assertThat(probe.receiversCreated(Q0)).isEqualTo(1);
+    // Q1's agent takes long to stop: a delivery is in flight until the gate opens.
+    StreamId on1 = streamOn(Q1);
+    CompletableFuture<Void> gate = new CompletableFuture<>();
+    List<Object> got = new CopyOnWriteArrayList<>();
+    join(
+        rt.provider("mem").stream(on1)
+            .subscribe(
+                (item, token) -> {
+                  got.add(item);
+                  return gate;
+                }));
+    join(rt.provider("mem").stream(on1).onNext("in flight"));
+    await().atMost(WAIT).until(() -> got.size() == 1);
+
+    CompletableFuture<Void> releaseQ1 = balancer.change(Set.of(Q0)); // busy until the gate opens
+    CompletableFuture<Void> releaseQ0 = balancer.change(Set.of()); // folded
+    CompletableFuture<Void> takeBackQ0 = balancer.change(Set.of(Q0)); // folded
+    gate.complete(null);
+    join(releaseQ1);
+    join(releaseQ0);
+    join(takeBackQ0);
+
+    assertThat(agentQueues(rt, "mem")).containsExactly(Q0);
+    PullingAgent again0 = agents(rt, "mem").get(Q0);
+    assertThat(again0).as("Q0 was released in between: a new agent").isNotSameAs(first0);
+    assertThat(snapshot(first0).state()).isEqualTo("STOPPED");
+    assertThat(probe.receiversCreated(Q0)).isEqualTo(2);
+    await().atMost(WAIT).until(() -> snapshot(again0).state().equals("RUNNING"));
+  }
+
   @Test
   void close_stopsEveryAgent_andClosesTheBalancer() {
     StreamRuntime rt = runtime(Set.of(Q0, Q1, Q2, Q3), Duration.ofSeconds(30));
