@@ -60,8 +60,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * for how "owes" is decided. Nothing is asserted about how long anything took.
  *
  * <p>Thread timing is not reproducible, so a seed replays the same configuration and operations,
- * not the same interleaving. Properties: {@code -Dmodel.seed=<seed>} runs that one episode, {@code
- * -Dmodel.episodes=<n>} runs more (default {@value #DEFAULT_EPISODES}), {@code
+ * not the same interleaving. Properties: {@code -Dmodel.seed=<seed>[,<seed>...]} runs those
+ * episodes ({@code -Dmodel.repeat=<n>} times each, default once, to catch a rare interleaving),
+ * {@code -Dmodel.episodes=<n>} runs more (default {@value #DEFAULT_EPISODES}), {@code
  * -Dmodel.baseSeed=<n>} draws other seeds, {@code -Dmodel.maxFailures=<n>} stops after that many
  * failed episodes (default {@value #MAX_FAILED_EPISODES}).
  */
@@ -76,6 +77,7 @@ class ModelBasedDeliveryTest {
   private static final int MAX_EXPLICIT_SUBS = 6;
   private static final int DETAILS = 6;
   private static final int DETAIL_CHARS = 7000;
+  private static final int PER_INVARIANT = 4;
   private static final Duration JOIN = Duration.ofSeconds(10);
   private static final Duration QUIET = Duration.ofSeconds(10);
   private static final Duration STALL = Duration.ofSeconds(2);
@@ -147,7 +149,14 @@ class ModelBasedDeliveryTest {
   private static List<Long> seeds() {
     String only = System.getProperty("model.seed");
     if (only != null && !only.isBlank()) {
-      return List.of(Long.parseLong(only.trim()));
+      int repeat = Integer.getInteger("model.repeat", 1);
+      List<Long> out = new ArrayList<>();
+      for (int r = 0; r < repeat; r++) {
+        for (String seed : only.split(",")) {
+          out.add(Long.parseLong(seed.trim()));
+        }
+      }
+      return out;
     }
     int episodes = Integer.getInteger("model.episodes", DEFAULT_EPISODES);
     long base = Long.getLong("model.baseSeed", DEFAULT_BASE_SEED);
@@ -215,13 +224,15 @@ class ModelBasedDeliveryTest {
     StringBuilder d = new StringBuilder();
     d.append("\n--- seed=").append(r.seed()).append(' ').append(r.cfg()).append('\n');
     d.append("  violations:\n");
-    int n = 0;
-    for (Violation v : r.violations()) {
-      if (n++ == 12) {
-        d.append("    ... ").append(r.violations().size() - 12).append(" more\n");
-        break;
+    for (Invariant i : Invariant.values()) {
+      List<Violation> of = r.violations().stream().filter(v -> v.invariant() == i).toList();
+      for (int n = 0; n < of.size() && n < PER_INVARIANT; n++) {
+        d.append("    [").append(i).append("] ").append(of.get(n).text()).append('\n');
       }
-      d.append("    [").append(v.invariant()).append("] ").append(v.text()).append('\n');
+      if (of.size() > PER_INVARIANT) {
+        d.append("    [").append(i).append("] ... ").append(of.size() - PER_INVARIANT);
+        d.append(" more\n");
+      }
     }
     d.append(r.trace());
     if (d.length() > DETAIL_CHARS) {
