@@ -81,6 +81,7 @@ class ModelBasedDeliveryTest {
   private static final Duration JOIN = Duration.ofSeconds(10);
   private static final Duration QUIET = Duration.ofSeconds(10);
   private static final Duration STALL = Duration.ofSeconds(2);
+  private static final int STALL_POLLS = 500;
   private static final Duration SETTLE = Duration.ofMillis(20);
   private static final Duration HANDOVER = Duration.ofMillis(10);
 
@@ -689,7 +690,9 @@ class ModelBasedDeliveryTest {
       model.draining = true;
       long tick = model.tick();
       model.releaseAll();
-      long[] last = {model.clock.get(), System.nanoTime()};
+      // Gives up early only when nothing at all happened for STALL while this thread kept polling
+      // (so a pause of the whole JVM does not count as the runtime being stuck).
+      long[] last = {model.clock.get(), System.nanoTime(), 0};
       String outcome;
       try {
         pollUntil(
@@ -704,9 +707,10 @@ class ModelBasedDeliveryTest {
               if (c != last[0]) {
                 last[0] = c;
                 last[1] = now;
+                last[2] = 0;
                 return false;
               }
-              return now - last[1] > STALL.toNanos();
+              return ++last[2] > STALL_POLLS && now - last[1] > STALL.toNanos();
             });
         outcome = model.quiet(false) ? "quiet" : "NOT quiet: nothing happened for " + STALL;
       } catch (ConditionTimeoutException e) {
