@@ -45,6 +45,14 @@ import org.slf4j.LoggerFactory;
  * deadlock. The loop never dies of an exception: every failure is logged, counted and retried with
  * backoff, and records already fetched are never dropped or duplicated because the partitions are
  * re-sought to the offset after the last record buffered.
+ *
+ * <h2>Ownership</h2>
+ *
+ * <p>The loop keeps the states of the partitions it acquired in {@link #owned} and works only on
+ * those. With several loops per node the group may assign a partition to another loop before this
+ * one hears that it lost it; the other loop's state then replaces this loop's (which is closed),
+ * its agent is restarted on the new state, and this loop's later release neither drops the new
+ * state nor takes the queue away from the runtime.
  */
 final class ConsumerLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ConsumerLoop.class);
@@ -58,7 +66,10 @@ final class ConsumerLoop implements Runnable {
   private final String name;
   private final Thread thread;
   private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
-  private final Set<TopicPartition> owned = new HashSet<>();
+
+  /** The states of the partitions this loop acquired; a closed one was released or taken over. */
+  private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
+
   private final Set<TopicPartition> pausedPartitions = new HashSet<>();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
@@ -168,7 +179,7 @@ final class ConsumerLoop implements Runnable {
   }
 
   private void handle(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records) {
-    PartitionState state = adapter.state(tp);
+    PartitionState state = owned.get(tp);
     if (state == null || state.closed) {
       // Not committed, so whoever reads the partition next fetches these again.
       log.debug("{}: {} record(s) of {} arrived after it was released", name, records.size(), tp);
@@ -215,7 +226,7 @@ final class ConsumerLoop implements Runnable {
     Iterator<TopicPartition> it = pausedPartitions.iterator();
     while (it.hasNext()) {
       TopicPartition tp = it.next();
-      PartitionState state = adapter.state(tp);
+      PartitionState state = owned.get(tp);
       if (state == null || state.closed) {
         it.remove();
         continue;
@@ -238,9 +249,10 @@ final class ConsumerLoop implements Runnable {
   }
 
   private void updateLogEnd() {
-    for (TopicPartition tp : owned) {
-      PartitionState state = adapter.state(tp);
-      if (state == null) {
+    for (Map.Entry<TopicPartition, PartitionState> e : owned.entrySet()) {
+      TopicPartition tp = e.getKey();
+      PartitionState state = e.getValue();
+      if (state.closed) {
         continue;
       }
       OptionalLong lag = consumer.currentLag(tp);
@@ -299,8 +311,8 @@ final class ConsumerLoop implements Runnable {
   private void reseek() {
     try {
       for (TopicPartition tp : consumer.assignment()) {
-        PartitionState state = adapter.state(tp);
-        long next = state == null ? -1 : state.nextFetchOffset();
+        PartitionState state = owned.get(tp);
+        long next = state == null || state.closed ? -1 : state.nextFetchOffset();
         if (next >= 0) {
           consumer.seek(tp, next);
         }
@@ -315,9 +327,8 @@ final class ConsumerLoop implements Runnable {
   private void maybeCommit() {
     long now = System.nanoTime();
     long delivered = 0;
-    for (TopicPartition tp : owned) {
-      PartitionState s = adapter.state(tp);
-      if (s != null) {
+    for (PartitionState s : owned.values()) {
+      if (!s.closed) {
         delivered += s.deliveredCount();
       }
     }
@@ -329,7 +340,7 @@ final class ConsumerLoop implements Runnable {
     lastCommitNanos = now;
     deliveredAtLastCommit = delivered;
     Map<TopicPartition, PartitionState> states = new HashMap<>();
-    Map<TopicPartition, OffsetAndMetadata> offsets = candidates(owned, states);
+    Map<TopicPartition, OffsetAndMetadata> offsets = candidates(owned.keySet(), states);
     if (offsets.isEmpty()) {
       return;
     }
@@ -349,8 +360,9 @@ final class ConsumerLoop implements Runnable {
       Collection<TopicPartition> tps, Map<TopicPartition, PartitionState> states) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (TopicPartition tp : tps) {
-      PartitionState s = adapter.state(tp);
-      if (s == null) {
+      PartitionState s = owned.get(tp);
+      if (s == null || s.closed) {
+        // Released, or taken over by another loop of this node, which commits it from now on.
         continue;
       }
       long candidate = s.commitCandidate();
@@ -417,16 +429,71 @@ final class ConsumerLoop implements Runnable {
     if (tps.isEmpty()) {
       return;
     }
+    takeOver(tps);
     Map<TopicPartition, OffsetAndMetadata> committed = fetchCommitted(new HashSet<>(tps));
     List<QueueId> queues = new ArrayList<>();
     for (TopicPartition tp : tps) {
       PartitionState state = adapter.newState(tp, this);
       position(tp, state, committed != null, committed == null ? null : committed.get(tp));
-      owned.add(tp);
+      owned.put(tp, state);
       queues.add(state.queueId);
     }
     log.info("{}: assigned {}", name, tps);
-    adapter.ownership().add(queues);
+    adapter.ownership().add(queues, this);
+  }
+
+  /**
+   * Group mode: stops the agents of those of {@code tps} that another loop of this node still
+   * holds, because the group moved them here before that loop heard of it. An agent reads the state
+   * it started with, so the runtime has to start a new one for the state this loop is about to
+   * create; the old loop's release of its replaced state is then a no-op. Records the old agent
+   * delivered after the last commit are delivered again, as after any lost partition.
+   */
+  private void takeOver(Collection<TopicPartition> tps) {
+    Map<ConsumerLoop, List<QueueId>> byHolder = new HashMap<>();
+    List<TopicPartition> moved = new ArrayList<>();
+    for (TopicPartition tp : tps) {
+      PartitionState s = adapter.state(tp);
+      if (s != null && !s.closed && s.owner != this) {
+        byHolder.computeIfAbsent(s.owner, k -> new ArrayList<>()).add(s.queueId);
+        moved.add(tp);
+      }
+    }
+    if (moved.isEmpty()) {
+      return;
+    }
+    log.info(
+        "{}: takes {} over from another consumer of this node that has not released them yet",
+        name,
+        moved);
+    if (adapter.isClosing()) {
+      return;
+    }
+    List<CompletableFuture<Void>> stops = new ArrayList<>();
+    byHolder.forEach(
+        (holder, queues) ->
+            stops.add(adapter.ownership().remove(queues, holder).toCompletableFuture()));
+    awaitAgents(
+        CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])),
+        moved,
+        "reading them from the committed offsets anyway; what they deliver meanwhile is delivered"
+            + " again");
+  }
+
+  /** Waits, at most revokeTimeout, for the agents of {@code tps} to stop; {@code then} says why. */
+  private void awaitAgents(
+      CompletionStage<Void> stopped, Collection<TopicPartition> tps, String then) {
+    Duration timeout = adapter.revokeTimeout();
+    try {
+      stopped.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      log.warn(
+          "{}: agents of {} did not stop within revokeTimeout {}; {}", name, tps, timeout, then);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      log.warn("{}: stopping the agents of {} failed", name, tps, e.getCause());
+    }
   }
 
   /**
@@ -438,44 +505,46 @@ final class ConsumerLoop implements Runnable {
     if (tps.isEmpty()) {
       return;
     }
+    // Only what this loop still holds: a partition another loop of this node took over has its
+    // new state, agent and commits there.
+    List<TopicPartition> held = new ArrayList<>();
     List<QueueId> queues = new ArrayList<>();
     for (TopicPartition tp : tps) {
-      queues.add(QueueId.of(tp.topic(), tp.partition()));
-    }
-    if (!adapter.isClosing()) {
-      CompletionStage<Void> stopped = adapter.ownership().remove(queues);
-      Duration timeout = adapter.revokeTimeout();
-      try {
-        stopped.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        log.warn(
-            "{}: agents of {} did not stop within revokeTimeout {}; committing what they delivered"
-                + " so far, the rest is delivered again by the next owner",
-            name,
-            tps,
-            timeout);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (ExecutionException e) {
-        log.warn("{}: stopping the agents of {} failed", name, tps, e.getCause());
+      PartitionState s = owned.get(tp);
+      if (s != null && !s.closed) {
+        held.add(tp);
+        queues.add(s.queueId);
       }
+    }
+    if (!queues.isEmpty() && !adapter.isClosing()) {
+      awaitAgents(
+          adapter.ownership().remove(queues, this),
+          held,
+          "committing what they delivered so far, the rest is delivered again by the next owner");
     }
     if (commit) {
-      commitSync(tps, "revoke");
+      commitSync(held, "revoke");
     }
     for (TopicPartition tp : tps) {
-      owned.remove(tp);
       pausedPartitions.remove(tp);
-      PartitionState s = adapter.state(tp);
+      PartitionState s = owned.remove(tp);
       if (s != null) {
-        adapter.dropState(s);
+        adapter.dropState(s, this);
       }
+    }
+    if (held.size() < tps.size()) {
+      List<TopicPartition> taken = new ArrayList<>(tps);
+      taken.removeAll(held);
+      log.info("{}: {} had already been taken over by another consumer of this node", name, taken);
+    }
+    if (held.isEmpty()) {
+      return;
     }
     log.info(
         "{}: {} {}{}",
         name,
         commit ? "released" : "lost",
-        tps,
+        held,
         commit
             ? " after committing their delivered offsets"
             : " (no commit: another member owns them)");
@@ -564,8 +633,8 @@ final class ConsumerLoop implements Runnable {
     CompletableFuture<PartitionState> done = new CompletableFuture<>();
     submit(
         () -> {
-          PartitionState existing = adapter.state(tp);
-          if (existing != null && !existing.closed && owned.contains(tp)) {
+          PartitionState existing = owned.get(tp);
+          if (existing != null && !existing.closed) {
             done.complete(existing);
             return;
           }
@@ -574,7 +643,7 @@ final class ConsumerLoop implements Runnable {
             Set<TopicPartition> next = new HashSet<>(consumer.assignment());
             next.add(tp);
             consumer.assign(next);
-            owned.add(tp);
+            owned.put(tp, state);
             // Static mode fails the receiver's initialization rather than guess a start: the agent
             // retries it with backoff.
             Map<TopicPartition, OffsetAndMetadata> committed =
@@ -583,8 +652,8 @@ final class ConsumerLoop implements Runnable {
             done.complete(state);
             log.info("{}: reading {} from offset {}", name, tp, state.nextFetchOffset());
           } catch (Throwable t) {
-            owned.remove(tp);
-            adapter.dropState(state);
+            owned.remove(tp, state);
+            adapter.dropState(state, this);
             try {
               Set<TopicPartition> next = new HashSet<>(consumer.assignment());
               next.remove(tp);
@@ -608,15 +677,16 @@ final class ConsumerLoop implements Runnable {
     submit(
         () -> {
           TopicPartition tp = state.tp;
-          if (adapter.state(tp) == state) {
+          // Otherwise a later assign of the partition replaced this state and keeps reading it.
+          if (owned.get(tp) == state) {
             commitSync(List.of(tp), "release");
-            adapter.dropState(state);
-          }
-          owned.remove(tp);
-          pausedPartitions.remove(tp);
-          Set<TopicPartition> next = new HashSet<>(consumer.assignment());
-          if (next.remove(tp)) {
-            consumer.assign(next);
+            owned.remove(tp);
+            adapter.dropState(state, this);
+            pausedPartitions.remove(tp);
+            Set<TopicPartition> next = new HashSet<>(consumer.assignment());
+            if (next.remove(tp)) {
+              consumer.assign(next);
+            }
           }
           done.complete(null);
         },
@@ -671,7 +741,7 @@ final class ConsumerLoop implements Runnable {
     try {
       // Tasks queued before the stop (static-mode releases) still commit.
       runTasks();
-      commitSync(new ArrayList<>(owned), "close");
+      commitSync(new ArrayList<>(owned.keySet()), "close");
     } catch (Throwable t) {
       log.warn("{}: final commit failed", name, t);
     }
@@ -680,11 +750,8 @@ final class ConsumerLoop implements Runnable {
     } catch (Throwable t) {
       log.warn("{}: closing the consumer failed", name, t);
     }
-    for (TopicPartition tp : owned) {
-      PartitionState s = adapter.state(tp);
-      if (s != null) {
-        adapter.dropState(s);
-      }
+    for (PartitionState s : owned.values()) {
+      adapter.dropState(s, this);
     }
     owned.clear();
     Runnable task;

@@ -566,6 +566,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return registry.get(tp);
   }
 
+  /**
+   * Registers a new state of {@code tp}, owned by {@code owner}. A state of {@code tp} that is
+   * still registered is closed and replaced: with several consumers on a node, the group can assign
+   * a partition to one of them before the one that had it hears that it lost it, and the newer
+   * assignment is the one that counts.
+   */
   PartitionState newState(TopicPartition tp, ConsumerLoop owner) {
     boolean discovered = tp.partition() >= initialCounts.getOrDefault(tp.topic(), 0);
     PartitionState s =
@@ -580,6 +586,24 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return s;
   }
 
+  /**
+   * Closes {@code s} for the consumer loop that owns it and unregisters it unless another loop's
+   * state replaced it already; a loop never drops a state it does not own.
+   */
+  void dropState(PartitionState s, ConsumerLoop caller) {
+    if (s.owner != caller) {
+      log.error(
+          "Provider {}: {} tried to drop the state of {} owned by {}; ignored",
+          name,
+          caller == null ? "static assignment" : caller.name(),
+          s.tp,
+          s.owner == null ? "static assignment" : s.owner.name());
+      return;
+    }
+    dropState(s);
+  }
+
+  /** Closes {@code s} and unregisters it unless another state of its partition replaced it. */
   void dropState(PartitionState s) {
     registry.remove(s.tp, s);
     closeState(s);

@@ -17,6 +17,8 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -39,6 +41,10 @@ class ConsumerLoopHandOverTest {
   private final TopicPartition tp = new TopicPartition("t", 0);
   private final QueueId queue = QueueId.of("t", 0);
   private final ListeningMockConsumer[] mocks = new ListeningMockConsumer[2];
+
+  /** Every ownership set the balancer gave the runtime, in order. */
+  private final List<Set<QueueId>> ownership = new CopyOnWriteArrayList<>();
+
   private KafkaQueueAdapter adapter;
 
   /** Remembers the rebalance listener, so that a test can report a lost partition. */
@@ -90,7 +96,15 @@ class ConsumerLoopHandOverTest {
               return m;
             });
     self[0] = adapter;
-    adapter.startConsumers();
+    // Starts the consumers; the listener stands in for the runtime's pulling manager.
+    adapter
+        .balancer()
+        .start(
+            adapter.mapper(),
+            owned -> {
+              ownership.add(owned);
+              return CompletableFuture.completedFuture(null);
+            });
   }
 
   @AfterEach
@@ -158,9 +172,12 @@ class ConsumerLoopHandOverTest {
         });
 
     assertThat(ownerOf(tp)).as("owner of %s after loop 0 let go", tp).endsWith("-consumer-1");
-    assertThat(adapter.balancer().myQueues())
-        .as("queues the runtime is told this node owns")
-        .contains(queue);
+    // The agent of loop 0's state was stopped and one for loop 1's started; loop 0's late release
+    // did not take the queue away.
+    assertThat(ownership)
+        .as("ownership sets given to the runtime")
+        .containsExactly(Set.of(queue), Set.of(), Set.of(queue));
+    assertThat(adapter.balancer().myQueues()).containsExactly(queue);
 
     KafkaAdapterReceiver receiver = (KafkaAdapterReceiver) adapter.createReceiver(queue);
     receiver.initialize(WAIT).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -190,8 +207,9 @@ class ConsumerLoopHandOverTest {
     receiver.messagesDelivered(got);
     await().atMost(WAIT).until(() -> committed(mocks[1]) == 10L);
     assertThat(ownerOf(tp)).endsWith("-consumer-1");
-    // Loop 0 had nothing of its own left to commit.
-    assertThat(committed(mocks[0])).isEqualTo(-1L);
+    // Loop 0 committed its start position before the hand-over at most: the stale records it
+    // fetched afterwards were neither buffered nor committed.
+    assertThat(committed(mocks[0])).isLessThanOrEqualTo(0L);
   }
 
   private long committed(MockConsumer<byte[], byte[]> mock) {
