@@ -7,12 +7,14 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +24,10 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.InvalidOffsetException;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -53,6 +58,16 @@ import org.slf4j.LoggerFactory;
  * one hears that it lost it; the other loop's state then replaces this loop's (which is closed),
  * its agent is restarted on the new state, and this loop's later release neither drops the new
  * state nor takes the queue away from the runtime.
+ *
+ * <h2>Where partitions start</h2>
+ *
+ * <p>The consumers run with {@code auto.offset.reset=none}, so Kafka never picks a position on its
+ * own: every start is a seek this loop decided (committed offset, beginning or end, per the consume
+ * mode). A partition whose committed offset could not be read waits, paused and not yet handed to
+ * the runtime, until a retry reads it. A position that is no longer in the log (retention or {@code
+ * deleteRecords} removed it, for instance while the group was away or the partition was paused)
+ * restarts at the earliest retained offset, with a warning and {@code
+ * tributary.kafka.offset.out.of.range}.
  */
 final class ConsumerLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ConsumerLoop.class);
@@ -71,6 +86,13 @@ final class ConsumerLoop implements Runnable {
   private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
 
   private final Set<TopicPartition> pausedPartitions = new HashSet<>();
+
+  /**
+   * Owned partitions whose committed offset could not be read yet: paused and not handed to the
+   * runtime until it is. Written by this thread, read by {@link #awaitsStart} from any thread.
+   */
+  private final Set<TopicPartition> awaitingStart = ConcurrentHashMap.newKeySet();
+
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
   private volatile boolean running = true;
@@ -80,6 +102,8 @@ final class ConsumerLoop implements Runnable {
   private long deliveredAtLastCommit;
   private long lastCommitWarnNanos;
   private int commitFailureStreak;
+  private int startAttempts;
+  private long nextStartAttemptNanos;
 
   ConsumerLoop(KafkaQueueAdapter adapter, Consumer<byte[], byte[]> consumer, String name) {
     this.adapter = adapter;
@@ -96,6 +120,11 @@ final class ConsumerLoop implements Runnable {
 
   String name() {
     return name;
+  }
+
+  /** True while {@code tp} is owned by this loop but waits for its committed offset; any thread. */
+  boolean awaitsStart(TopicPartition tp) {
+    return awaitingStart.contains(tp);
   }
 
   /** Why the loop is failing, or null while it is healthy. */
@@ -151,12 +180,20 @@ final class ConsumerLoop implements Runnable {
       }
       return;
     }
+    retryStarts();
     resumeDrained();
     Duration timeout =
         pausedPartitions.isEmpty() || settings.pollTimeout().compareTo(PAUSED_POLL) < 0
             ? settings.pollTimeout()
             : PAUSED_POLL;
-    ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
+    ConsumerRecords<byte[], byte[]> records;
+    try {
+      records = consumer.poll(timeout);
+    } catch (InvalidOffsetException e) {
+      // With auto.offset.reset=none Kafka reports a missing or lost position instead of choosing.
+      invalidPositions(e);
+      return;
+    }
     if (consecutiveFailures > 0) {
       log.info("{}: polling works again after {} failure(s)", name, consecutiveFailures);
       consecutiveFailures = 0;
@@ -183,6 +220,12 @@ final class ConsumerLoop implements Runnable {
     if (state == null || state.closed) {
       // Not committed, so whoever reads the partition next fetches these again.
       log.debug("{}: {} record(s) of {} arrived after it was released", name, records.size(), tp);
+      return;
+    }
+    if (awaitingStart.contains(tp)) {
+      // Paused at assignment, so only a fetch already under way can deliver these; the partition
+      // starts where its committed offset says, once that is known.
+      log.debug("{}: {} record(s) of {} arrived before its start", name, records.size(), tp);
       return;
     }
     List<KafkaBatchContainer> decoded = new ArrayList<>(records.size());
@@ -252,7 +295,7 @@ final class ConsumerLoop implements Runnable {
     for (Map.Entry<TopicPartition, PartitionState> e : owned.entrySet()) {
       TopicPartition tp = e.getKey();
       PartitionState state = e.getValue();
-      if (state.closed) {
+      if (state.closed || awaitingStart.contains(tp)) {
         continue;
       }
       OptionalLong lag = consumer.currentLag(tp);
@@ -319,6 +362,91 @@ final class ConsumerLoop implements Runnable {
       }
     } catch (Throwable t) {
       log.debug("{}: re-seek after a failure failed; the next poll retries", name, t);
+    }
+  }
+
+  // ---------------------------------------------------------------- invalid positions
+
+  /**
+   * Kafka could not use the position of some partitions. A partition waiting for its start that
+   * Kafka found no committed offset for ({@link NoOffsetForPartitionException}: Kafka read the
+   * committed offsets itself and there is none) starts per the consume mode; a partition whose
+   * position is out of the log restarts at its earliest retained offset. Throws when the earliest
+   * offset cannot be read: the failure path backs off, re-seeks and the next poll reports it again.
+   */
+  private void invalidPositions(InvalidOffsetException e) {
+    Map<TopicPartition, Long> reported =
+        e instanceof OffsetOutOfRangeException o ? o.offsetOutOfRangePartitions() : Map.of();
+    List<TopicPartition> uncommitted = new ArrayList<>();
+    for (TopicPartition tp : e.partitions()) {
+      PartitionState state = owned.get(tp);
+      if (state == null || state.closed) {
+        // Released or taken over: what it fetches is discarded, so any valid position will do.
+        consumer.seekToEnd(List.of(tp));
+        continue;
+      }
+      if (awaitingStart.contains(tp)) {
+        if (e instanceof NoOffsetForPartitionException) {
+          uncommitted.add(tp);
+        }
+        continue;
+      }
+      long next = state.nextFetchOffset();
+      if (e instanceof NoOffsetForPartitionException && next >= 0) {
+        // Kafka dropped a position this loop had set: back to where it left the partition.
+        consumer.seek(tp, next);
+        continue;
+      }
+      restartAtEarliest(tp, state, next >= 0 ? next : reported.getOrDefault(tp, -1L));
+    }
+    if (!uncommitted.isEmpty()) {
+      log.debug("{}: Kafka found no committed offset for {}", name, uncommitted);
+      begin(uncommitted, Map.of());
+    }
+  }
+
+  /**
+   * Restarts {@code tp}, whose {@code position} (the offset after the last record this loop dealt
+   * with, or Kafka's fetch position when none was) is not in the log, at the earliest retained
+   * offset.
+   */
+  private void restartAtEarliest(TopicPartition tp, PartitionState state, long position) {
+    Long earliest = consumer.beginningOffsets(List.of(tp), POSITION_TIMEOUT).get(tp);
+    if (earliest == null) {
+      throw new IllegalStateException("Kafka returned no beginning offset for " + tp);
+    }
+    consumer.seek(tp, earliest);
+    // What retention removed will never be fetched: the next offset to fetch, and so the commit
+    // once everything before it was delivered, moves past it.
+    state.append(List.of(), earliest);
+    adapter.metrics().offsetOutOfRange(tp);
+    if (position < 0) {
+      log.warn(
+          "{}: the position of {} is out of range; restarting it at the earliest retained offset"
+              + " {}",
+          name,
+          tp,
+          earliest);
+    } else if (position <= earliest) {
+      log.warn(
+          "{}: position {} of {} is out of range; restarting it at the earliest retained offset {}:"
+              + " retention or deleteRecords removed {} offset(s) before they were read",
+          name,
+          position,
+          tp,
+          earliest,
+          earliest - position);
+    } else {
+      log.warn(
+          "{}: position {} of {} is out of range but the earliest retained offset is {}: the log"
+              + " was truncated or re-created; restarting at {}, and offsets below {} count as"
+              + " already read",
+          name,
+          position,
+          tp,
+          earliest,
+          earliest,
+          position);
     }
   }
 
@@ -432,13 +560,114 @@ final class ConsumerLoop implements Runnable {
     takeOver(tps);
     Map<TopicPartition, OffsetAndMetadata> committed = fetchCommitted(new HashSet<>(tps));
     List<QueueId> queues = new ArrayList<>();
+    List<TopicPartition> waiting = new ArrayList<>();
+    Map<TopicPartition, KafkaQueueAdapter.Start> starts = new LinkedHashMap<>();
     for (TopicPartition tp : tps) {
       PartitionState state = adapter.newState(tp, this);
-      position(tp, state, committed != null, committed == null ? null : committed.get(tp));
       owned.put(tp, state);
+      OffsetAndMetadata c = committed == null ? null : committed.get(tp);
+      KafkaQueueAdapter.Start start =
+          adapter.startFor(tp, state, committed == null ? null : c != null);
+      if (start == KafkaQueueAdapter.Start.COMMITTED && committed == null) {
+        waiting.add(tp);
+        continue;
+      }
+      seek(tp, state, start, c);
+      starts.put(tp, start);
       queues.add(state.queueId);
     }
-    log.info("{}: assigned {}", name, tps);
+    if (!waiting.isEmpty()) {
+      consumer.pause(waiting);
+      awaitingStart.addAll(waiting);
+    }
+    resolve(starts);
+    if (waiting.isEmpty()) {
+      log.info("{}: assigned {}", name, tps);
+    } else {
+      startAttempts = 0;
+      Duration delay = startRetryDelay();
+      log.warn(
+          "{}: assigned {}; reading the committed offsets of {} failed, so they wait, paused, and"
+              + " the read is retried in {} ms",
+          name,
+          tps,
+          waiting,
+          delay.toMillis());
+    }
+    if (!queues.isEmpty()) {
+      adapter.ownership().add(queues, this);
+    }
+  }
+
+  /** Schedules the next read of the committed offsets of the partitions awaiting their start. */
+  private Duration startRetryDelay() {
+    int attempt = ++startAttempts;
+    Duration delay;
+    try {
+      delay = settings.retryBackoff().delay(attempt);
+    } catch (Throwable broken) {
+      log.warn("{}: retryBackoff threw; waiting 1 s instead", name, broken);
+      delay = Duration.ofSeconds(1);
+    }
+    nextStartAttemptNanos = System.nanoTime() + delay.toNanos();
+    return delay;
+  }
+
+  /** Reads the committed offsets of the partitions awaiting their start again, when due. */
+  private void retryStarts() {
+    if (awaitingStart.isEmpty() || System.nanoTime() - nextStartAttemptNanos < 0) {
+      return;
+    }
+    Set<TopicPartition> tps = new HashSet<>(awaitingStart);
+    Map<TopicPartition, OffsetAndMetadata> committed = fetchCommitted(tps);
+    if (committed == null) {
+      Duration delay = startRetryDelay();
+      int failed = startAttempts;
+      if (failed % 10 == 0) {
+        log.warn(
+            "{}: reading the committed offsets of {} failed {} times; they stay paused, retrying in"
+                + " {} ms",
+            name,
+            tps,
+            failed,
+            delay.toMillis());
+      }
+      return;
+    }
+    begin(tps, committed);
+  }
+
+  /**
+   * Starts owned partitions that were waiting for their committed offsets, now known ({@code
+   * committed} has none for a partition the group never committed), and hands them to the runtime.
+   */
+  private void begin(
+      Collection<TopicPartition> tps, Map<TopicPartition, OffsetAndMetadata> committed) {
+    Map<TopicPartition, KafkaQueueAdapter.Start> starts = new LinkedHashMap<>();
+    List<QueueId> queues = new ArrayList<>();
+    for (TopicPartition tp : tps) {
+      PartitionState state = owned.get(tp);
+      if (!awaitingStart.remove(tp) || state == null || state.closed) {
+        continue;
+      }
+      OffsetAndMetadata c = committed.get(tp);
+      KafkaQueueAdapter.Start start = adapter.startFor(tp, state, c != null);
+      seek(tp, state, start, c);
+      starts.put(tp, start);
+      queues.add(state.queueId);
+    }
+    resolve(starts);
+    List<TopicPartition> started = new ArrayList<>(starts.keySet());
+    if (awaitingStart.isEmpty()) {
+      startAttempts = 0;
+    }
+    if (started.isEmpty()) {
+      return;
+    }
+    List<TopicPartition> resume = new ArrayList<>(started);
+    resume.retainAll(consumer.assignment());
+    consumer.resume(resume);
+    log.info("{}: {} start now that their committed offsets are known", name, started);
     adapter.ownership().add(queues, this);
   }
 
@@ -527,6 +756,7 @@ final class ConsumerLoop implements Runnable {
     }
     for (TopicPartition tp : tps) {
       pausedPartitions.remove(tp);
+      awaitingStart.remove(tp);
       PartitionState s = owned.remove(tp);
       if (s != null) {
         adapter.dropState(s, this);
@@ -563,37 +793,50 @@ final class ConsumerLoop implements Runnable {
   }
 
   /**
-   * Seeks {@code tp} where the consume mode says and records the start in its state. {@code known}
-   * tells whether the committed offsets could be read; {@code committed} is null when the group has
-   * none (or, when not known, unknown).
+   * Seeks {@code tp} to {@code start}; {@code committed} is the group's committed offset, null when
+   * it has none. Every start is an explicit seek: the consumers' auto.offset.reset is none.
    */
-  private void position(
-      TopicPartition tp, PartitionState state, boolean known, OffsetAndMetadata committed) {
+  private void seek(
+      TopicPartition tp,
+      PartitionState state,
+      KafkaQueueAdapter.Start start,
+      OffsetAndMetadata committed) {
     if (committed != null) {
       state.committed = committed.offset();
     }
-    Boolean hasCommitted = known ? committed != null : null;
-    KafkaQueueAdapter.Start start = adapter.startFor(tp, state, hasCommitted);
     switch (start) {
       case COMMITTED -> {
-        if (committed != null) {
-          consumer.seek(tp, committed);
+        if (committed == null) {
+          throw new IllegalStateException(tp + " starts at its committed offset but has none");
         }
-        // Else Kafka resolves it: the committed offset, or auto.offset.reset when there is none.
+        consumer.seek(tp, committed);
       }
       case BEGINNING -> consumer.seekToBeginning(List.of(tp));
       case END -> consumer.seekToEnd(List.of(tp));
     }
-    try {
-      // Resolves lazy seeks now, so that STREAM_END means "after assignment", not "after the
-      // first fetch", and so that lag is known from the start.
-      state.startAt(consumer.position(tp, POSITION_TIMEOUT));
-    } catch (WakeupException e) {
-      throw e;
-    } catch (Exception e) {
-      log.debug("{}: position of {} not known yet: {}", name, tp, e.toString());
-    }
-    log.debug("{}: {} starts at {} ({})", name, tp, state.nextFetchOffset(), start);
+  }
+
+  /**
+   * Resolves the lazy seeks of {@code starts} now and records each start in its state, so that
+   * STREAM_END means "after assignment", not "after the first fetch", and lag is known from the
+   * start. Called after all of them were sought: resolving one position makes Kafka resolve every
+   * partition that has none, and one left without a seek would fail them all. A position still
+   * unknown (a timeout, or a partition that waits for its committed offset) is resolved by the next
+   * poll.
+   */
+  private void resolve(Map<TopicPartition, KafkaQueueAdapter.Start> starts) {
+    starts.forEach(
+        (tp, start) -> {
+          PartitionState state = owned.get(tp);
+          try {
+            state.startAt(consumer.position(tp, POSITION_TIMEOUT));
+          } catch (WakeupException e) {
+            throw e;
+          } catch (Exception e) {
+            log.debug("{}: position of {} not known yet: {}", name, tp, e.toString());
+          }
+          log.debug("{}: {} starts at {} ({})", name, tp, state.nextFetchOffset(), start);
+        });
   }
 
   private final class Rebalance implements ConsumerRebalanceListener {
@@ -648,7 +891,10 @@ final class ConsumerLoop implements Runnable {
             // retries it with backoff.
             Map<TopicPartition, OffsetAndMetadata> committed =
                 consumer.committed(Set.of(tp), POSITION_TIMEOUT);
-            position(tp, state, true, committed == null ? null : committed.get(tp));
+            OffsetAndMetadata c = committed == null ? null : committed.get(tp);
+            KafkaQueueAdapter.Start start = adapter.startFor(tp, state, c != null);
+            seek(tp, state, start, c);
+            resolve(Map.of(tp, start));
             done.complete(state);
             log.info("{}: reading {} from offset {}", name, tp, state.nextFetchOffset());
           } catch (Throwable t) {
@@ -754,6 +1000,7 @@ final class ConsumerLoop implements Runnable {
       adapter.dropState(s, this);
     }
     owned.clear();
+    awaitingStart.clear();
     Runnable task;
     while ((task = tasks.poll()) != null) {
       try {

@@ -256,9 +256,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-        settings.whenNoCommittedOffset() == ConsumeMode.STREAM_END ? "latest" : "earliest");
+    // Kafka would apply a reset policy to positions that retention removed too, silently: the
+    // consumer loops decide every start and restart themselves (see ConsumerLoop).
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-consumer-" + index);
     p.putIfAbsent(
         ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
@@ -618,7 +618,10 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     }
   }
 
-  /** Decides where {@code tp} starts; {@code hasCommitted} is null when that is unknown. */
+  /**
+   * Decides where {@code tp} starts; {@code hasCommitted} is null when that is unknown, and then
+   * {@link Start#COMMITTED} means the decision needs it (ask again once it is known).
+   */
   Start startFor(TopicPartition tp, PartitionState state, Boolean hasCommitted) {
     boolean first = !state.discoveredAtRuntime && modeApplied.add(tp);
     ConsumeMode mode = settings.consumeMode();
@@ -637,11 +640,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return Start.COMMITTED;
   }
 
-  /** The partitions this node reads now. */
+  /** The partitions this node reads now (not those still waiting for their committed offset). */
   Set<QueueId> ownedPartitions() {
     Set<QueueId> out = new TreeSet<>();
     for (PartitionState s : registry.values()) {
-      if (!s.closed) {
+      ConsumerLoop owner = s.owner;
+      if (!s.closed && (owner == null || !owner.awaitsStart(s.tp))) {
         out.add(s.queueId);
       }
     }
