@@ -502,31 +502,43 @@ final class ConsumerLoop implements Runnable {
     return offsets;
   }
 
-  /** Commits the delivered watermark of {@code tps} synchronously; never throws. */
-  private void commitSync(Collection<TopicPartition> tps, String why) {
+  /**
+   * Commits the delivered watermark of {@code tps} synchronously and returns the offsets it
+   * committed, in the order of {@code tps}: empty when nothing new was due or the commit failed
+   * (which is logged). Never throws.
+   */
+  private Map<TopicPartition, Long> commitSync(Collection<TopicPartition> tps, String why) {
     Map<TopicPartition, PartitionState> states = new HashMap<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = candidates(tps, states);
     if (offsets.isEmpty()) {
-      return;
+      return Map.of();
     }
     for (int attempt = 1; attempt <= 2; attempt++) {
       try {
         consumer.commitSync(offsets, settings.closeTimeout());
-        offsets.forEach((tp, o) -> states.get(tp).committedAt(o.offset()));
-        log.debug("{}: committed {} on {}", name, offsets, why);
-        return;
+        Map<TopicPartition, Long> done = new LinkedHashMap<>();
+        for (TopicPartition tp : tps) {
+          OffsetAndMetadata o = offsets.get(tp);
+          if (o != null) {
+            states.get(tp).committedAt(o.offset());
+            done.put(tp, o.offset());
+          }
+        }
+        log.debug("{}: committed {} on {}", name, done, why);
+        return done;
       } catch (WakeupException e) {
         // A stop() raced with this call; the commit still has to happen.
         continue;
       } catch (InterruptException e) {
         Thread.interrupted();
         commitFailed(offsets.keySet(), why, e);
-        return;
+        return Map.of();
       } catch (Exception e) {
         commitFailed(offsets.keySet(), why, e);
-        return;
+        return Map.of();
       }
     }
+    return Map.of();
   }
 
   private void commitFailed(Collection<TopicPartition> tps, String why, Throwable error) {
@@ -751,8 +763,13 @@ final class ConsumerLoop implements Runnable {
           held,
           "committing what they delivered so far, the rest is delivered again by the next owner");
     }
-    if (commit) {
-      commitSync(held, "revoke");
+    Map<TopicPartition, Long> done = commit ? commitSync(held, "revoke") : Map.of();
+    // Read before the states are dropped: what the loop still wanted to commit, and had committed.
+    boolean unsent = commit && done.isEmpty() && !candidates(held, new HashMap<>()).isEmpty();
+    Map<TopicPartition, String> committed = new LinkedHashMap<>();
+    for (TopicPartition tp : held) {
+      long c = owned.get(tp).committed;
+      committed.put(tp, c < 0 ? "none" : Long.toString(c));
     }
     for (TopicPartition tp : tps) {
       pausedPartitions.remove(tp);
@@ -770,14 +787,20 @@ final class ConsumerLoop implements Runnable {
     if (held.isEmpty()) {
       return;
     }
-    log.info(
-        "{}: {} {}{}",
-        name,
-        commit ? "released" : "lost",
-        held,
-        commit
-            ? " after committing their delivered offsets"
-            : " (no commit: another member owns them)");
+    if (!commit) {
+      log.info("{}: lost {} (no commit: another member owns them)", name, held);
+    } else if (!done.isEmpty()) {
+      log.info("{}: released {} after committing {}", name, held, done);
+    } else if (unsent) {
+      log.info(
+          "{}: released {} without committing, the commit failed (committed: {}); the next owner"
+              + " delivers what came after those offsets again",
+          name,
+          held,
+          committed);
+    } else {
+      log.info("{}: released {}; nothing new to commit (committed: {})", name, held, committed);
+    }
   }
 
   private Map<TopicPartition, OffsetAndMetadata> fetchCommitted(Set<TopicPartition> tps) {
