@@ -7,12 +7,14 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +24,10 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.InvalidOffsetException;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -45,6 +50,24 @@ import org.slf4j.LoggerFactory;
  * deadlock. The loop never dies of an exception: every failure is logged, counted and retried with
  * backoff, and records already fetched are never dropped or duplicated because the partitions are
  * re-sought to the offset after the last record buffered.
+ *
+ * <h2>Ownership</h2>
+ *
+ * <p>The loop keeps the states of the partitions it acquired in {@link #owned} and works only on
+ * those. With several loops per node the group may assign a partition to another loop before this
+ * one hears that it lost it; the other loop's state then replaces this loop's (which is closed),
+ * its agent is restarted on the new state, and this loop's later release neither drops the new
+ * state nor takes the queue away from the runtime.
+ *
+ * <h2>Where partitions start</h2>
+ *
+ * <p>The consumers run with {@code auto.offset.reset=none}, so Kafka never picks a position on its
+ * own: every start is a seek this loop decided (committed offset, beginning or end, per the consume
+ * mode). A partition whose committed offset could not be read waits, paused and not yet handed to
+ * the runtime, until a retry reads it. A position that is no longer in the log (retention or {@code
+ * deleteRecords} removed it, for instance while the group was away or the partition was paused)
+ * restarts at the earliest retained offset, with a warning and {@code
+ * tributary.kafka.offset.out.of.range}.
  */
 final class ConsumerLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(ConsumerLoop.class);
@@ -58,8 +81,18 @@ final class ConsumerLoop implements Runnable {
   private final String name;
   private final Thread thread;
   private final LinkedBlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
-  private final Set<TopicPartition> owned = new HashSet<>();
+
+  /** The states of the partitions this loop acquired; a closed one was released or taken over. */
+  private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
+
   private final Set<TopicPartition> pausedPartitions = new HashSet<>();
+
+  /**
+   * Owned partitions whose committed offset could not be read yet: paused and not handed to the
+   * runtime until it is. Written by this thread, read by {@link #awaitsStart} from any thread.
+   */
+  private final Set<TopicPartition> awaitingStart = ConcurrentHashMap.newKeySet();
+
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
   private volatile boolean running = true;
@@ -69,6 +102,8 @@ final class ConsumerLoop implements Runnable {
   private long deliveredAtLastCommit;
   private long lastCommitWarnNanos;
   private int commitFailureStreak;
+  private int startAttempts;
+  private long nextStartAttemptNanos;
 
   ConsumerLoop(KafkaQueueAdapter adapter, Consumer<byte[], byte[]> consumer, String name) {
     this.adapter = adapter;
@@ -85,6 +120,11 @@ final class ConsumerLoop implements Runnable {
 
   String name() {
     return name;
+  }
+
+  /** True while {@code tp} is owned by this loop but waits for its committed offset; any thread. */
+  boolean awaitsStart(TopicPartition tp) {
+    return awaitingStart.contains(tp);
   }
 
   /** Why the loop is failing, or null while it is healthy. */
@@ -140,12 +180,20 @@ final class ConsumerLoop implements Runnable {
       }
       return;
     }
+    retryStarts();
     resumeDrained();
     Duration timeout =
         pausedPartitions.isEmpty() || settings.pollTimeout().compareTo(PAUSED_POLL) < 0
             ? settings.pollTimeout()
             : PAUSED_POLL;
-    ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
+    ConsumerRecords<byte[], byte[]> records;
+    try {
+      records = consumer.poll(timeout);
+    } catch (InvalidOffsetException e) {
+      // With auto.offset.reset=none Kafka reports a missing or lost position instead of choosing.
+      invalidPositions(e);
+      return;
+    }
     if (consecutiveFailures > 0) {
       log.info("{}: polling works again after {} failure(s)", name, consecutiveFailures);
       consecutiveFailures = 0;
@@ -168,10 +216,16 @@ final class ConsumerLoop implements Runnable {
   }
 
   private void handle(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> records) {
-    PartitionState state = adapter.state(tp);
+    PartitionState state = owned.get(tp);
     if (state == null || state.closed) {
       // Not committed, so whoever reads the partition next fetches these again.
       log.debug("{}: {} record(s) of {} arrived after it was released", name, records.size(), tp);
+      return;
+    }
+    if (awaitingStart.contains(tp)) {
+      // Paused at assignment, so only a fetch already under way can deliver these; the partition
+      // starts where its committed offset says, once that is known.
+      log.debug("{}: {} record(s) of {} arrived before its start", name, records.size(), tp);
       return;
     }
     List<KafkaBatchContainer> decoded = new ArrayList<>(records.size());
@@ -215,7 +269,7 @@ final class ConsumerLoop implements Runnable {
     Iterator<TopicPartition> it = pausedPartitions.iterator();
     while (it.hasNext()) {
       TopicPartition tp = it.next();
-      PartitionState state = adapter.state(tp);
+      PartitionState state = owned.get(tp);
       if (state == null || state.closed) {
         it.remove();
         continue;
@@ -238,9 +292,10 @@ final class ConsumerLoop implements Runnable {
   }
 
   private void updateLogEnd() {
-    for (TopicPartition tp : owned) {
-      PartitionState state = adapter.state(tp);
-      if (state == null) {
+    for (Map.Entry<TopicPartition, PartitionState> e : owned.entrySet()) {
+      TopicPartition tp = e.getKey();
+      PartitionState state = e.getValue();
+      if (state.closed || awaitingStart.contains(tp)) {
         continue;
       }
       OptionalLong lag = consumer.currentLag(tp);
@@ -299,8 +354,8 @@ final class ConsumerLoop implements Runnable {
   private void reseek() {
     try {
       for (TopicPartition tp : consumer.assignment()) {
-        PartitionState state = adapter.state(tp);
-        long next = state == null ? -1 : state.nextFetchOffset();
+        PartitionState state = owned.get(tp);
+        long next = state == null || state.closed ? -1 : state.nextFetchOffset();
         if (next >= 0) {
           consumer.seek(tp, next);
         }
@@ -310,14 +365,98 @@ final class ConsumerLoop implements Runnable {
     }
   }
 
+  // ---------------------------------------------------------------- invalid positions
+
+  /**
+   * Kafka could not use the position of some partitions. A partition waiting for its start that
+   * Kafka found no committed offset for ({@link NoOffsetForPartitionException}: Kafka read the
+   * committed offsets itself and there is none) starts per the consume mode; a partition whose
+   * position is out of the log restarts at its earliest retained offset. Throws when the earliest
+   * offset cannot be read: the failure path backs off, re-seeks and the next poll reports it again.
+   */
+  private void invalidPositions(InvalidOffsetException e) {
+    Map<TopicPartition, Long> reported =
+        e instanceof OffsetOutOfRangeException o ? o.offsetOutOfRangePartitions() : Map.of();
+    List<TopicPartition> uncommitted = new ArrayList<>();
+    for (TopicPartition tp : e.partitions()) {
+      PartitionState state = owned.get(tp);
+      if (state == null || state.closed) {
+        // Released or taken over: what it fetches is discarded, so any valid position will do.
+        consumer.seekToEnd(List.of(tp));
+        continue;
+      }
+      if (awaitingStart.contains(tp)) {
+        if (e instanceof NoOffsetForPartitionException) {
+          uncommitted.add(tp);
+        }
+        continue;
+      }
+      long next = state.nextFetchOffset();
+      if (e instanceof NoOffsetForPartitionException && next >= 0) {
+        // Kafka dropped a position this loop had set: back to where it left the partition.
+        consumer.seek(tp, next);
+        continue;
+      }
+      restartAtEarliest(tp, state, next >= 0 ? next : reported.getOrDefault(tp, -1L));
+    }
+    if (!uncommitted.isEmpty()) {
+      log.debug("{}: Kafka found no committed offset for {}", name, uncommitted);
+      begin(uncommitted, Map.of());
+    }
+  }
+
+  /**
+   * Restarts {@code tp}, whose {@code position} (the offset after the last record this loop dealt
+   * with, or Kafka's fetch position when none was) is not in the log, at the earliest retained
+   * offset.
+   */
+  private void restartAtEarliest(TopicPartition tp, PartitionState state, long position) {
+    Long earliest = consumer.beginningOffsets(List.of(tp), POSITION_TIMEOUT).get(tp);
+    if (earliest == null) {
+      throw new IllegalStateException("Kafka returned no beginning offset for " + tp);
+    }
+    consumer.seek(tp, earliest);
+    // What retention removed will never be fetched: the next offset to fetch, and so the commit
+    // once everything before it was delivered, moves past it.
+    state.append(List.of(), earliest);
+    adapter.metrics().offsetOutOfRange(tp);
+    if (position < 0) {
+      log.warn(
+          "{}: the position of {} is out of range; restarting it at the earliest retained offset"
+              + " {}",
+          name,
+          tp,
+          earliest);
+    } else if (position <= earliest) {
+      log.warn(
+          "{}: position {} of {} is out of range; restarting it at the earliest retained offset {}:"
+              + " retention or deleteRecords removed {} offset(s) before they were read",
+          name,
+          position,
+          tp,
+          earliest,
+          earliest - position);
+    } else {
+      log.warn(
+          "{}: position {} of {} is out of range but the earliest retained offset is {}: the log"
+              + " was truncated or re-created; restarting at {}, and offsets below {} count as"
+              + " already read",
+          name,
+          position,
+          tp,
+          earliest,
+          earliest,
+          position);
+    }
+  }
+
   // ---------------------------------------------------------------- commits
 
   private void maybeCommit() {
     long now = System.nanoTime();
     long delivered = 0;
-    for (TopicPartition tp : owned) {
-      PartitionState s = adapter.state(tp);
-      if (s != null) {
+    for (PartitionState s : owned.values()) {
+      if (!s.closed) {
         delivered += s.deliveredCount();
       }
     }
@@ -329,7 +468,7 @@ final class ConsumerLoop implements Runnable {
     lastCommitNanos = now;
     deliveredAtLastCommit = delivered;
     Map<TopicPartition, PartitionState> states = new HashMap<>();
-    Map<TopicPartition, OffsetAndMetadata> offsets = candidates(owned, states);
+    Map<TopicPartition, OffsetAndMetadata> offsets = candidates(owned.keySet(), states);
     if (offsets.isEmpty()) {
       return;
     }
@@ -349,8 +488,9 @@ final class ConsumerLoop implements Runnable {
       Collection<TopicPartition> tps, Map<TopicPartition, PartitionState> states) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (TopicPartition tp : tps) {
-      PartitionState s = adapter.state(tp);
-      if (s == null) {
+      PartitionState s = owned.get(tp);
+      if (s == null || s.closed) {
+        // Released, or taken over by another loop of this node, which commits it from now on.
         continue;
       }
       long candidate = s.commitCandidate();
@@ -368,31 +508,48 @@ final class ConsumerLoop implements Runnable {
     return offsets;
   }
 
-  /** Commits the delivered watermark of {@code tps} synchronously; never throws. */
-  private void commitSync(Collection<TopicPartition> tps, String why) {
+  /**
+   * Commits the delivered watermark of {@code tps} synchronously, with the offsets delivered above
+   * it, and returns what it committed, in the order of {@code tps} ("1200", or "1200 (+57 delivered
+   * above)"): empty when nothing new was due or the commit failed (which is logged). Never throws.
+   */
+  private Map<TopicPartition, String> commitSync(Collection<TopicPartition> tps, String why) {
     Map<TopicPartition, PartitionState> states = new HashMap<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = candidates(tps, states);
     if (offsets.isEmpty()) {
-      return;
+      return Map.of();
     }
     for (int attempt = 1; attempt <= 2; attempt++) {
       try {
         consumer.commitSync(offsets, settings.closeTimeout());
-        offsets.forEach((tp, o) -> states.get(tp).committedAt(o.offset(), o.metadata()));
-        log.debug("{}: committed {} on {}", name, offsets, why);
-        return;
+        Map<TopicPartition, String> done = new LinkedHashMap<>();
+        for (TopicPartition tp : tps) {
+          OffsetAndMetadata o = offsets.get(tp);
+          if (o != null) {
+            states.get(tp).committedAt(o.offset(), o.metadata());
+            int above = DeliveredOffsets.decode(o.offset(), o.metadata()).size();
+            done.put(
+                tp,
+                above == 0
+                    ? Long.toString(o.offset())
+                    : o.offset() + " (+" + above + " delivered above)");
+          }
+        }
+        log.debug("{}: committed {} on {}", name, done, why);
+        return done;
       } catch (WakeupException e) {
         // A stop() raced with this call; the commit still has to happen.
         continue;
       } catch (InterruptException e) {
         Thread.interrupted();
         commitFailed(offsets.keySet(), why, e);
-        return;
+        return Map.of();
       } catch (Exception e) {
         commitFailed(offsets.keySet(), why, e);
-        return;
+        return Map.of();
       }
     }
+    return Map.of();
   }
 
   private void commitFailed(Collection<TopicPartition> tps, String why, Throwable error) {
@@ -423,16 +580,172 @@ final class ConsumerLoop implements Runnable {
     if (tps.isEmpty()) {
       return;
     }
+    takeOver(tps);
     Map<TopicPartition, OffsetAndMetadata> committed = fetchCommitted(new HashSet<>(tps));
     List<QueueId> queues = new ArrayList<>();
+    List<TopicPartition> waiting = new ArrayList<>();
+    Map<TopicPartition, KafkaQueueAdapter.Start> starts = new LinkedHashMap<>();
     for (TopicPartition tp : tps) {
       PartitionState state = adapter.newState(tp, this);
-      position(tp, state, committed != null, committed == null ? null : committed.get(tp));
-      owned.add(tp);
+      owned.put(tp, state);
+      OffsetAndMetadata c = committed == null ? null : committed.get(tp);
+      KafkaQueueAdapter.Start start =
+          adapter.startFor(tp, state, committed == null ? null : c != null);
+      if (start == KafkaQueueAdapter.Start.COMMITTED && committed == null) {
+        waiting.add(tp);
+        continue;
+      }
+      seek(tp, state, start, c);
+      starts.put(tp, start);
       queues.add(state.queueId);
     }
-    log.info("{}: assigned {}", name, tps);
-    adapter.ownership().add(queues);
+    if (!waiting.isEmpty()) {
+      consumer.pause(waiting);
+      awaitingStart.addAll(waiting);
+    }
+    resolve(starts);
+    if (waiting.isEmpty()) {
+      log.info("{}: assigned {}", name, tps);
+    } else {
+      startAttempts = 0;
+      Duration delay = startRetryDelay();
+      log.warn(
+          "{}: assigned {}; reading the committed offsets of {} failed, so they wait, paused, and"
+              + " the read is retried in {} ms",
+          name,
+          tps,
+          waiting,
+          delay.toMillis());
+    }
+    if (!queues.isEmpty()) {
+      adapter.ownership().add(queues, this);
+    }
+  }
+
+  /** Schedules the next read of the committed offsets of the partitions awaiting their start. */
+  private Duration startRetryDelay() {
+    int attempt = ++startAttempts;
+    Duration delay;
+    try {
+      delay = settings.retryBackoff().delay(attempt);
+    } catch (Throwable broken) {
+      log.warn("{}: retryBackoff threw; waiting 1 s instead", name, broken);
+      delay = Duration.ofSeconds(1);
+    }
+    nextStartAttemptNanos = System.nanoTime() + delay.toNanos();
+    return delay;
+  }
+
+  /** Reads the committed offsets of the partitions awaiting their start again, when due. */
+  private void retryStarts() {
+    if (awaitingStart.isEmpty() || System.nanoTime() - nextStartAttemptNanos < 0) {
+      return;
+    }
+    Set<TopicPartition> tps = new HashSet<>(awaitingStart);
+    Map<TopicPartition, OffsetAndMetadata> committed = fetchCommitted(tps);
+    if (committed == null) {
+      Duration delay = startRetryDelay();
+      int failed = startAttempts;
+      if (failed % 10 == 0) {
+        log.warn(
+            "{}: reading the committed offsets of {} failed {} times; they stay paused, retrying in"
+                + " {} ms",
+            name,
+            tps,
+            failed,
+            delay.toMillis());
+      }
+      return;
+    }
+    begin(tps, committed);
+  }
+
+  /**
+   * Starts owned partitions that were waiting for their committed offsets, now known ({@code
+   * committed} has none for a partition the group never committed), and hands them to the runtime.
+   */
+  private void begin(
+      Collection<TopicPartition> tps, Map<TopicPartition, OffsetAndMetadata> committed) {
+    Map<TopicPartition, KafkaQueueAdapter.Start> starts = new LinkedHashMap<>();
+    List<QueueId> queues = new ArrayList<>();
+    for (TopicPartition tp : tps) {
+      PartitionState state = owned.get(tp);
+      if (!awaitingStart.remove(tp) || state == null || state.closed) {
+        continue;
+      }
+      OffsetAndMetadata c = committed.get(tp);
+      KafkaQueueAdapter.Start start = adapter.startFor(tp, state, c != null);
+      seek(tp, state, start, c);
+      starts.put(tp, start);
+      queues.add(state.queueId);
+    }
+    resolve(starts);
+    List<TopicPartition> started = new ArrayList<>(starts.keySet());
+    if (awaitingStart.isEmpty()) {
+      startAttempts = 0;
+    }
+    if (started.isEmpty()) {
+      return;
+    }
+    List<TopicPartition> resume = new ArrayList<>(started);
+    resume.retainAll(consumer.assignment());
+    consumer.resume(resume);
+    log.info("{}: {} start now that their committed offsets are known", name, started);
+    adapter.ownership().add(queues, this);
+  }
+
+  /**
+   * Group mode: stops the agents of those of {@code tps} that another loop of this node still
+   * holds, because the group moved them here before that loop heard of it. An agent reads the state
+   * it started with, so the runtime has to start a new one for the state this loop is about to
+   * create; the old loop's release of its replaced state is then a no-op. Records the old agent
+   * delivered after the last commit are delivered again, as after any lost partition.
+   */
+  private void takeOver(Collection<TopicPartition> tps) {
+    Map<ConsumerLoop, List<QueueId>> byHolder = new HashMap<>();
+    List<TopicPartition> moved = new ArrayList<>();
+    for (TopicPartition tp : tps) {
+      PartitionState s = adapter.state(tp);
+      if (s != null && !s.closed && s.owner != this) {
+        byHolder.computeIfAbsent(s.owner, k -> new ArrayList<>()).add(s.queueId);
+        moved.add(tp);
+      }
+    }
+    if (moved.isEmpty()) {
+      return;
+    }
+    log.info(
+        "{}: takes {} over from another consumer of this node that has not released them yet",
+        name,
+        moved);
+    if (adapter.isClosing()) {
+      return;
+    }
+    List<CompletableFuture<Void>> stops = new ArrayList<>();
+    byHolder.forEach(
+        (holder, queues) ->
+            stops.add(adapter.ownership().remove(queues, holder).toCompletableFuture()));
+    awaitAgents(
+        CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])),
+        moved,
+        "reading them from the committed offsets anyway; what they deliver meanwhile is delivered"
+            + " again");
+  }
+
+  /** Waits, at most revokeTimeout, for the agents of {@code tps} to stop; {@code then} says why. */
+  private void awaitAgents(
+      CompletionStage<Void> stopped, Collection<TopicPartition> tps, String then) {
+    Duration timeout = adapter.revokeTimeout();
+    try {
+      stopped.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      log.warn(
+          "{}: agents of {} did not stop within revokeTimeout {}; {}", name, tps, timeout, then);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      log.warn("{}: stopping the agents of {} failed", name, tps, e.getCause());
+    }
   }
 
   /**
@@ -444,47 +757,61 @@ final class ConsumerLoop implements Runnable {
     if (tps.isEmpty()) {
       return;
     }
+    // Only what this loop still holds: a partition another loop of this node took over has its
+    // new state, agent and commits there.
+    List<TopicPartition> held = new ArrayList<>();
     List<QueueId> queues = new ArrayList<>();
     for (TopicPartition tp : tps) {
-      queues.add(QueueId.of(tp.topic(), tp.partition()));
-    }
-    if (!adapter.isClosing()) {
-      CompletionStage<Void> stopped = adapter.ownership().remove(queues);
-      Duration timeout = adapter.revokeTimeout();
-      try {
-        stopped.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        log.warn(
-            "{}: agents of {} did not stop within revokeTimeout {}; committing what they delivered"
-                + " so far, the rest is delivered again by the next owner",
-            name,
-            tps,
-            timeout);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (ExecutionException e) {
-        log.warn("{}: stopping the agents of {} failed", name, tps, e.getCause());
+      PartitionState s = owned.get(tp);
+      if (s != null && !s.closed) {
+        held.add(tp);
+        queues.add(s.queueId);
       }
     }
-    if (commit) {
-      commitSync(tps, "revoke");
+    if (!queues.isEmpty() && !adapter.isClosing()) {
+      awaitAgents(
+          adapter.ownership().remove(queues, this),
+          held,
+          "committing what they delivered so far, the rest is delivered again by the next owner");
+    }
+    Map<TopicPartition, String> done = commit ? commitSync(held, "revoke") : Map.of();
+    // Read before the states are dropped: what the loop still wanted to commit, and had committed.
+    boolean unsent = commit && done.isEmpty() && !candidates(held, new HashMap<>()).isEmpty();
+    Map<TopicPartition, String> committed = new LinkedHashMap<>();
+    for (TopicPartition tp : held) {
+      long c = owned.get(tp).committed;
+      committed.put(tp, c < 0 ? "none" : Long.toString(c));
     }
     for (TopicPartition tp : tps) {
-      owned.remove(tp);
       pausedPartitions.remove(tp);
-      PartitionState s = adapter.state(tp);
+      awaitingStart.remove(tp);
+      PartitionState s = owned.remove(tp);
       if (s != null) {
-        adapter.dropState(s);
+        adapter.dropState(s, this);
       }
     }
-    log.info(
-        "{}: {} {}{}",
-        name,
-        commit ? "released" : "lost",
-        tps,
-        commit
-            ? " after committing their delivered offsets"
-            : " (no commit: another member owns them)");
+    if (held.size() < tps.size()) {
+      List<TopicPartition> taken = new ArrayList<>(tps);
+      taken.removeAll(held);
+      log.info("{}: {} had already been taken over by another consumer of this node", name, taken);
+    }
+    if (held.isEmpty()) {
+      return;
+    }
+    if (!commit) {
+      log.info("{}: lost {} (no commit: another member owns them)", name, held);
+    } else if (!done.isEmpty()) {
+      log.info("{}: released {} after committing {}", name, held, done);
+    } else if (unsent) {
+      log.info(
+          "{}: released {} without committing, the commit failed (committed: {}); the next owner"
+              + " delivers what came after those offsets again",
+          name,
+          held,
+          committed);
+    } else {
+      log.info("{}: released {}; nothing new to commit (committed: {})", name, held, committed);
+    }
   }
 
   private Map<TopicPartition, OffsetAndMetadata> fetchCommitted(Set<TopicPartition> tps) {
@@ -500,39 +827,53 @@ final class ConsumerLoop implements Runnable {
   }
 
   /**
-   * Seeks {@code tp} where the consume mode says and records the start in its state. {@code known}
-   * tells whether the committed offsets could be read; {@code committed} is null when the group has
-   * none (or, when not known, unknown).
+   * Seeks {@code tp} to {@code start}; {@code committed} is the group's committed offset, null when
+   * it has none. Every start is an explicit seek: the consumers' auto.offset.reset is none.
    */
-  private void position(
-      TopicPartition tp, PartitionState state, boolean known, OffsetAndMetadata committed) {
+  private void seek(
+      TopicPartition tp,
+      PartitionState state,
+      KafkaQueueAdapter.Start start,
+      OffsetAndMetadata committed) {
     if (committed != null) {
       state.committed = committed.offset();
       state.committedMetadata = committed.metadata();
-      state.restoreDelivered(committed.offset(), committed.metadata());
     }
-    Boolean hasCommitted = known ? committed != null : null;
-    KafkaQueueAdapter.Start start = adapter.startFor(tp, state, hasCommitted);
     switch (start) {
       case COMMITTED -> {
-        if (committed != null) {
-          consumer.seek(tp, committed);
+        if (committed == null) {
+          throw new IllegalStateException(tp + " starts at its committed offset but has none");
         }
-        // Else Kafka resolves it: the committed offset, or auto.offset.reset when there is none.
+        consumer.seek(tp, committed);
+        // Whoever committed it delivered these above the commit already: skip them.
+        state.restoreDelivered(committed.offset(), committed.metadata());
       }
       case BEGINNING -> consumer.seekToBeginning(List.of(tp));
       case END -> consumer.seekToEnd(List.of(tp));
     }
-    try {
-      // Resolves lazy seeks now, so that STREAM_END means "after assignment", not "after the
-      // first fetch", and so that lag is known from the start.
-      state.startAt(consumer.position(tp, POSITION_TIMEOUT));
-    } catch (WakeupException e) {
-      throw e;
-    } catch (Exception e) {
-      log.debug("{}: position of {} not known yet: {}", name, tp, e.toString());
-    }
-    log.debug("{}: {} starts at {} ({})", name, tp, state.nextFetchOffset(), start);
+  }
+
+  /**
+   * Resolves the lazy seeks of {@code starts} now and records each start in its state, so that
+   * STREAM_END means "after assignment", not "after the first fetch", and lag is known from the
+   * start. Called after all of them were sought: resolving one position makes Kafka resolve every
+   * partition that has none, and one left without a seek would fail them all. A position still
+   * unknown (a timeout, or a partition that waits for its committed offset) is resolved by the next
+   * poll.
+   */
+  private void resolve(Map<TopicPartition, KafkaQueueAdapter.Start> starts) {
+    starts.forEach(
+        (tp, start) -> {
+          PartitionState state = owned.get(tp);
+          try {
+            state.startAt(consumer.position(tp, POSITION_TIMEOUT));
+          } catch (WakeupException e) {
+            throw e;
+          } catch (Exception e) {
+            log.debug("{}: position of {} not known yet: {}", name, tp, e.toString());
+          }
+          log.debug("{}: {} starts at {} ({})", name, tp, state.nextFetchOffset(), start);
+        });
   }
 
   private final class Rebalance implements ConsumerRebalanceListener {
@@ -572,8 +913,8 @@ final class ConsumerLoop implements Runnable {
     CompletableFuture<PartitionState> done = new CompletableFuture<>();
     submit(
         () -> {
-          PartitionState existing = adapter.state(tp);
-          if (existing != null && !existing.closed && owned.contains(tp)) {
+          PartitionState existing = owned.get(tp);
+          if (existing != null && !existing.closed) {
             done.complete(existing);
             return;
           }
@@ -582,17 +923,20 @@ final class ConsumerLoop implements Runnable {
             Set<TopicPartition> next = new HashSet<>(consumer.assignment());
             next.add(tp);
             consumer.assign(next);
-            owned.add(tp);
+            owned.put(tp, state);
             // Static mode fails the receiver's initialization rather than guess a start: the agent
             // retries it with backoff.
             Map<TopicPartition, OffsetAndMetadata> committed =
                 consumer.committed(Set.of(tp), POSITION_TIMEOUT);
-            position(tp, state, true, committed == null ? null : committed.get(tp));
+            OffsetAndMetadata c = committed == null ? null : committed.get(tp);
+            KafkaQueueAdapter.Start start = adapter.startFor(tp, state, c != null);
+            seek(tp, state, start, c);
+            resolve(Map.of(tp, start));
             done.complete(state);
             log.info("{}: reading {} from offset {}", name, tp, state.nextFetchOffset());
           } catch (Throwable t) {
-            owned.remove(tp);
-            adapter.dropState(state);
+            owned.remove(tp, state);
+            adapter.dropState(state, this);
             try {
               Set<TopicPartition> next = new HashSet<>(consumer.assignment());
               next.remove(tp);
@@ -616,15 +960,16 @@ final class ConsumerLoop implements Runnable {
     submit(
         () -> {
           TopicPartition tp = state.tp;
-          if (adapter.state(tp) == state) {
+          // Otherwise a later assign of the partition replaced this state and keeps reading it.
+          if (owned.get(tp) == state) {
             commitSync(List.of(tp), "release");
-            adapter.dropState(state);
-          }
-          owned.remove(tp);
-          pausedPartitions.remove(tp);
-          Set<TopicPartition> next = new HashSet<>(consumer.assignment());
-          if (next.remove(tp)) {
-            consumer.assign(next);
+            owned.remove(tp);
+            adapter.dropState(state, this);
+            pausedPartitions.remove(tp);
+            Set<TopicPartition> next = new HashSet<>(consumer.assignment());
+            if (next.remove(tp)) {
+              consumer.assign(next);
+            }
           }
           done.complete(null);
         },
@@ -679,7 +1024,7 @@ final class ConsumerLoop implements Runnable {
     try {
       // Tasks queued before the stop (static-mode releases) still commit.
       runTasks();
-      commitSync(new ArrayList<>(owned), "close");
+      commitSync(new ArrayList<>(owned.keySet()), "close");
     } catch (Throwable t) {
       log.warn("{}: final commit failed", name, t);
     }
@@ -688,13 +1033,11 @@ final class ConsumerLoop implements Runnable {
     } catch (Throwable t) {
       log.warn("{}: closing the consumer failed", name, t);
     }
-    for (TopicPartition tp : owned) {
-      PartitionState s = adapter.state(tp);
-      if (s != null) {
-        adapter.dropState(s);
-      }
+    for (PartitionState s : owned.values()) {
+      adapter.dropState(s, this);
     }
     owned.clear();
+    awaitingStart.clear();
     Runnable task;
     while ((task = tasks.poll()) != null) {
       try {

@@ -34,6 +34,7 @@ final class KafkaMetrics {
   static final String DEAD_LETTER_FAILURES = "tributary.kafka.dead.letter.failures";
   static final String SKIPPED = "tributary.kafka.skipped.records";
   static final String COMMIT_FAILURES = "tributary.kafka.commit.failures";
+  static final String OFFSET_OUT_OF_RANGE = "tributary.kafka.offset.out.of.range";
   static final String POLL_ERRORS = "tributary.kafka.poll.errors";
 
   private final MeterRegistry registry;
@@ -86,6 +87,15 @@ final class KafkaMetrics {
 
   void commitFailure(TopicPartition tp) {
     counter(COMMIT_FAILURES, "Offset commits that failed (retried at the next interval)", tags(tp))
+        .increment();
+  }
+
+  void offsetOutOfRange(TopicPartition tp) {
+    counter(
+            OFFSET_OUT_OF_RANGE,
+            "Positions that were no longer in the log (retention or deleteRecords removed them),"
+                + " each restarted at the earliest retained offset",
+            tags(tp))
         .increment();
   }
 

@@ -256,9 +256,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-        settings.whenNoCommittedOffset() == ConsumeMode.STREAM_END ? "latest" : "earliest");
+    // Kafka would apply a reset policy to positions that retention removed too, silently: the
+    // consumer loops decide every start and restart themselves (see ConsumerLoop).
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-consumer-" + index);
     p.putIfAbsent(
         ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
@@ -566,6 +566,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return registry.get(tp);
   }
 
+  /**
+   * Registers a new state of {@code tp}, owned by {@code owner}. A state of {@code tp} that is
+   * still registered is closed and replaced: with several consumers on a node, the group can assign
+   * a partition to one of them before the one that had it hears that it lost it, and the newer
+   * assignment is the one that counts.
+   */
   PartitionState newState(TopicPartition tp, ConsumerLoop owner) {
     boolean discovered = tp.partition() >= initialCounts.getOrDefault(tp.topic(), 0);
     PartitionState s =
@@ -580,6 +586,24 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return s;
   }
 
+  /**
+   * Closes {@code s} for the consumer loop that owns it and unregisters it unless another loop's
+   * state replaced it already; a loop never drops a state it does not own.
+   */
+  void dropState(PartitionState s, ConsumerLoop caller) {
+    if (s.owner != caller) {
+      log.error(
+          "Provider {}: {} tried to drop the state of {} owned by {}; ignored",
+          name,
+          caller == null ? "static assignment" : caller.name(),
+          s.tp,
+          s.owner == null ? "static assignment" : s.owner.name());
+      return;
+    }
+    dropState(s);
+  }
+
+  /** Closes {@code s} and unregisters it unless another state of its partition replaced it. */
   void dropState(PartitionState s) {
     registry.remove(s.tp, s);
     closeState(s);
@@ -594,7 +618,10 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     }
   }
 
-  /** Decides where {@code tp} starts; {@code hasCommitted} is null when that is unknown. */
+  /**
+   * Decides where {@code tp} starts; {@code hasCommitted} is null when that is unknown, and then
+   * {@link Start#COMMITTED} means the decision needs it (ask again once it is known).
+   */
   Start startFor(TopicPartition tp, PartitionState state, Boolean hasCommitted) {
     boolean first = !state.discoveredAtRuntime && modeApplied.add(tp);
     ConsumeMode mode = settings.consumeMode();
@@ -613,11 +640,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return Start.COMMITTED;
   }
 
-  /** The partitions this node reads now. */
+  /** The partitions this node reads now (not those still waiting for their committed offset). */
   Set<QueueId> ownedPartitions() {
     Set<QueueId> out = new TreeSet<>();
     for (PartitionState s : registry.values()) {
-      if (!s.closed) {
+      ConsumerLoop owner = s.owner;
+      if (!s.closed && (owner == null || !owner.awaitsStart(s.tp))) {
         out.add(s.queueId);
       }
     }
