@@ -291,7 +291,7 @@ final class PartitionState {
    */
   synchronized boolean handedOut(KafkaBatchContainer k) {
     long p = positionOf(k.offset());
-    return p >= 0 && ring[slot(p)] == k;
+    return p >= 0 && ring[slot(p)] == k && !acked[slot(p)];
   }
 
   /** How many fetched records were skipped because an earlier owner had delivered them. */

@@ -205,6 +205,82 @@ class KafkaFailurePolicyTest {
     }
   }
 
+  /**
+   * Item 2 of the delivery-correctness issue: with {@code batchContainerBatchSize > 1} a batch
+   * observer that keeps failing used to hand only the last record of a failed call to the policy;
+   * the records in between were neither delivered nor dead-lettered, and the commit passed them.
+   * Every record of a given-up call is dead-lettered now: delivered + dead-lettered = produced.
+   */
+  @Test
+  void failedBatchCalls_deadLetterEveryRecordOfTheCall() throws Exception {
+    String topic = unique("batch-dlt");
+    String dlt = topic + ".dlt";
+    String group = unique("g");
+    java.util.concurrent.atomic.AtomicInteger delivered =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger largestFailedCall =
+        new java.util.concurrent.atomic.AtomicInteger();
+    KafkaQueueAdapterFactory f =
+        factory(broker, group)
+            .topic(topic, picky())
+            .deadLetterTopic(dlt, TopicConfig.autoCreate(1, (short) 1))
+            .build();
+    int good = 30;
+    int bad = 24;
+    try (StreamRuntime rt =
+        StreamRuntime.builder()
+            .addProvider(
+                "kafka",
+                f,
+                o ->
+                    o.batchContainerBatchSize(8)
+                        .maxEventDeliveryTime(Duration.ofMillis(200))
+                        .deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(50))))
+            .implicitSubscription(
+                "kafka",
+                topic,
+                id ->
+                    (dev.tributary.BatchStreamObserver<String>)
+                        items -> {
+                          if (id.key().equals("bad")) {
+                            largestFailedCall.accumulateAndGet(items.size(), Math::max);
+                            return CompletableFuture.failedFuture(
+                                new IllegalStateException("rejects " + items.size()));
+                          }
+                          delivered.addAndGet(items.size());
+                          return CompletableFuture.completedFuture(null);
+                        })
+            .threads(2)
+            .build()) {
+      rt.start();
+      List<String[]> records = new ArrayList<>();
+      for (int i = 0; i < Math.max(good, bad); i++) {
+        if (i < bad) {
+          records.add(new String[] {"bad", "bad:" + i});
+        }
+        if (i < good) {
+          records.add(new String[] {"good", "good:" + i});
+        }
+      }
+      write(topic, records);
+      List<ConsumerRecord<byte[], byte[]>> letters = readAll(dlt, bad);
+      await().atMost(WAIT).until(() -> delivered.get() >= good);
+      await()
+          .atMost(WAIT)
+          .until(() -> committed(broker, group, topic).getOrDefault(0, 0L) == good + bad);
+      List<String> lettered = new ArrayList<>();
+      for (ConsumerRecord<byte[], byte[]> r : letters) {
+        lettered.add(new String(r.value(), StandardCharsets.UTF_8));
+      }
+      assertThat(largestFailedCall.get()).as("calls carried several records").isGreaterThan(1);
+      assertThat(lettered)
+          .as("every record of every failed call")
+          .containsExactlyInAnyOrderElementsOf(
+              records.stream().filter(kv -> kv[0].equals("bad")).map(kv -> kv[1]).toList());
+      assertThat(delivered.get() + lettered.size()).isEqualTo(good + bad);
+    }
+  }
+
   private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
     Header h = r.headers().lastHeader(name);
     return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);

@@ -106,6 +106,26 @@ class PartitionStateTest {
     assertThat(next.deliveredAbove(108)).isEmpty();
   }
 
+  /**
+   * Item 9 of the delivery-correctness issue: a dead letter given up by an agent still stopping
+   * after a revoke timeout was registered with the partition's new state and could freeze its
+   * commits. A state recognizes only the records it handed out itself.
+   */
+  @Test
+  void handedOut_recognizesOnlyThisAssignmentsRecords() {
+    state.startAt(0);
+    state.append(recs(0, 3), 3);
+    KafkaBatchContainer mine = (KafkaBatchContainer) state.drain(10).get(1);
+    PartitionState next = new PartitionState(new TopicPartition("t", 0), null, 10, 1L << 20, false);
+    next.startAt(0);
+    next.append(recs(0, 3), 3);
+    next.drain(10);
+    assertThat(state.handedOut(mine)).isTrue();
+    assertThat(next.handedOut(mine)).as("same offset, another assignment's record").isFalse();
+    state.delivered(List.of(mine));
+    assertThat(state.handedOut(mine)).as("acknowledged already").isFalse();
+  }
+
   @Test
   void foreignOrBrokenMetadata_skipsNothing() {
     for (String metadata : new String[] {null, "", "some other app", "trb1:%%%"}) {
