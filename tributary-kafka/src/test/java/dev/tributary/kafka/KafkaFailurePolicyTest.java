@@ -236,7 +236,7 @@ class KafkaFailurePolicyTest {
                     o.batchContainerBatchSize(8)
                         .maxEventDeliveryTime(Duration.ofMillis(200))
                         .deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(50))))
-            .implicitSubscription(
+            .implicitBatchSubscription(
                 "kafka",
                 topic,
                 id ->
