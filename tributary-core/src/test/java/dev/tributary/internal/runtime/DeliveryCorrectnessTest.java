@@ -212,6 +212,12 @@ class DeliveryCorrectnessTest {
                       oldGot.add(token.sequenceNumber());
                       return oldGot.size() == 3 ? third : DONE;
                     }));
+    // Another subscription of the stream holds event 2 throughout, so that 2..4 stay cached
+    // whenever the resume runs.
+    CompletableFuture<Void> anchorGate = new CompletableFuture<>();
+    join(
+        rt.provider("mem").stream(SLOW)
+            .subscribe((item, token) -> token.sequenceNumber() == 2 ? anchorGate : DONE));
     CountDownLatch blocking = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     join(
@@ -243,7 +249,7 @@ class DeliveryCorrectnessTest {
           open.decrementAndGet();
           return DONE;
         };
-    // Event 2 is still cached: its stage is the one the old observer has open.
+    // Event 2 is still cached: the old observer's stage for it is open, and the anchor holds it.
     StreamSequenceToken fromThird = new EventSequenceToken(2);
     CompletionStage<StreamSubscriptionHandle<Object>> resumed = handle.resume(fresh, fromThird);
     release.countDown();
@@ -254,6 +260,7 @@ class DeliveryCorrectnessTest {
         .as("the new observer starts at the token and goes forward (old observer got %s)", oldGot)
         .containsExactly(2L, 3L, 4L);
     assertThat(overlapping).hasValue(0);
+    anchorGate.complete(null);
   }
 
   /**
