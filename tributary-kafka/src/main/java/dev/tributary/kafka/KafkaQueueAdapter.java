@@ -146,7 +146,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
             : context.options().drainTimeout().plus(KafkaQueueAdapterFactory.DEFAULT_REVOKE_MARGIN);
     this.admin = admin;
     this.initialCounts = Map.copyOf(partitionCounts);
-    this.mapper = new KafkaStreamQueueMapper(name, partitionCounts);
+    this.mapper = new KafkaStreamQueueMapper(name, partitionCounts, settings.nullKeyPolicy());
     this.metrics = new KafkaMetrics(context.meterRegistry(), name);
     this.balancer = new KafkaQueueBalancer(this);
     this.clientPrefix = "tributary-" + name + "-" + CLIENT_SEQUENCE.incrementAndGet();

@@ -25,11 +25,18 @@ final class KafkaStreamQueueMapper implements StreamQueueMapper {
   private record Snapshot(Map<String, Integer> counts, List<QueueId> queues) {}
 
   private final String providerName;
+  private final NullKeyPolicy nullKeys;
   private volatile Snapshot snapshot;
 
   KafkaStreamQueueMapper(String providerName, Map<String, Integer> partitionCounts) {
+    this(providerName, partitionCounts, (topic, partition) -> "");
+  }
+
+  KafkaStreamQueueMapper(
+      String providerName, Map<String, Integer> partitionCounts, NullKeyPolicy nullKeys) {
     this.providerName = providerName;
     this.snapshot = snapshotOf(partitionCounts);
+    this.nullKeys = nullKeys;
   }
 
   private static Snapshot snapshotOf(Map<String, Integer> counts) {
@@ -54,6 +61,11 @@ final class KafkaStreamQueueMapper implements StreamQueueMapper {
     Integer count = s.counts().get(streamId.namespace());
     if (count == null) {
       throw new IllegalArgumentException(unknownTopic(providerName, streamId, s.counts().keySet()));
+    }
+    java.util.OptionalInt keyless = nullKeys.partitionOf(streamId.namespace(), streamId.key());
+    if (keyless.isPresent() && keyless.getAsInt() < count) {
+      // The stream of one partition's keyless records (NullKeyPolicy.perPartition()).
+      return QueueId.of(streamId.namespace(), keyless.getAsInt());
     }
     return QueueId.of(streamId.namespace(), partitionFor(streamId.key(), count));
   }

@@ -277,8 +277,10 @@ final class PartitionState {
   synchronized String deliveredAbove(long offset) {
     DeliveredOffsets.Builder b = DeliveredOffsets.builder(offset);
     for (long p = head; p < handed; p++) {
-      if (acked[slot(p)]) {
-        b.add(ring[slot(p)].offset());
+      // A record whose dead letter is not written yet is not done: the next reader must see it.
+      long o = ring[slot(p)].offset();
+      if (acked[slot(p)] && !pendingDeadLetters.contains(o)) {
+        b.add(o);
       }
     }
     b.addAll(restored);
@@ -344,8 +346,12 @@ final class PartitionState {
       long watermark = deliveredWatermark.get();
       boolean allHandedOutAcked = lastHandedOut < 0 || watermark > lastHandedOut;
       candidate = watermark;
-      if (allHandedOutAcked && handed == tail && nextFetchOffset > candidate) {
-        candidate = nextFetchOffset;
+      if (allHandedOutAcked && handed == tail) {
+        candidate = Math.max(candidate, nextFetchOffset);
+      } else if (allHandedOutAcked && lastHandedOut >= 0) {
+        // Everything handed out was delivered: the oldest record still needed is the first one
+        // buffered. Offsets in between were dealt with (skipped as delivered before, or poison).
+        candidate = Math.max(candidate, ring[slot(handed)].offset());
       }
     }
     Long pending = firstPendingDeadLetter();

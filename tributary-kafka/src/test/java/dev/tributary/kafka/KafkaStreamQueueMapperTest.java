@@ -48,6 +48,30 @@ class KafkaStreamQueueMapperTest {
     assertThat(mapper.allQueues()).hasSize(4);
   }
 
+  /**
+   * The default null-key policy gives each partition's keyless records a stream "partition-N": the
+   * mapper sends that stream to partition N (where its records are), not where Kafka's partitioner
+   * would put the key, so subscribing to it reaches the agent that reads it.
+   */
+  @Test
+  void perPartitionKeylessStreams_mapToTheirOwnPartition() {
+    KafkaStreamQueueMapper mapper =
+        new KafkaStreamQueueMapper("p", Map.of("t", 8), NullKeyPolicy.perPartition());
+    for (int p = 0; p < 8; p++) {
+      assertThat(mapper.queueForStream(StreamId.of("t", "partition-" + p)))
+          .isEqualTo(QueueId.of("t", p));
+    }
+    for (String key : new String[] {"partition-8", "partition-03", "partition-", "partition-x"}) {
+      assertThat(mapper.queueForStream(StreamId.of("t", key)).index())
+          .as("%s is an ordinary key", key)
+          .isEqualTo(KafkaStreamQueueMapper.partitionFor(key, 8));
+    }
+    KafkaStreamQueueMapper plain =
+        new KafkaStreamQueueMapper("p", Map.of("t", 8), NullKeyPolicy.emptyKey());
+    assertThat(plain.queueForStream(StreamId.of("t", "partition-3")).index())
+        .isEqualTo(KafkaStreamQueueMapper.partitionFor("partition-3", 8));
+  }
+
   @Test
   void unknownTopic_isAClearError() {
     KafkaStreamQueueMapper mapper = new KafkaStreamQueueMapper("kafka", Map.of("orders", 2));

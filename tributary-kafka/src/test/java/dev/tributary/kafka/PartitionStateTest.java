@@ -126,6 +126,53 @@ class PartitionStateTest {
     assertThat(state.handedOut(mine)).as("acknowledged already").isFalse();
   }
 
+  /**
+   * A second hand-over: what the first owner delivered right after the last record the second
+   * handed out must not become the committed offset (which by definition is not delivered), or the
+   * third reader delivers it again.
+   */
+  @Test
+  void restoredOffsetsRightAfterTheLastHandedOut_areCarriedOnThroughASecondHandOver() {
+    PartitionState second =
+        new PartitionState(new TopicPartition("t", 0), null, 1000, 1L << 20, false);
+    second.restoreDelivered(100, encoded(100, 105, 107));
+    second.startAt(100);
+    second.append(recs(100, 110), 110);
+    second.delivered(second.drain(5)); // 100..104; 106, 108, 109 stay buffered
+    long commit = second.commitCandidate();
+    assertThat(commit).as("the first record still needed").isEqualTo(106);
+    PartitionState third =
+        new PartitionState(new TopicPartition("t", 0), null, 1000, 1L << 20, false);
+    third.restoreDelivered(commit, second.deliveredAbove(commit));
+    third.startAt(commit);
+    third.append(recs(commit, 110), 110);
+    assertThat(third.drain(100))
+        .extracting(b -> ((KafkaBatchContainer) b).offset())
+        .containsExactly(106L, 108L, 109L);
+  }
+
+  /**
+   * A record whose dead letter is not written yet holds the commit below it; it must not be listed
+   * as delivered above the commit either, or a crash before the write loses it.
+   */
+  @Test
+  void pendingDeadLetter_isNotListedAsDeliveredAboveTheCommit() {
+    state.startAt(0);
+    state.append(recs(0, 10), 10);
+    List<BatchContainer> out = new ArrayList<>(state.drain(10));
+    state.deadLetterPending(3);
+    state.deadLetterPending(6);
+    out.remove(1); // offset 1 belongs to a slow stream, still in flight
+    state.delivered(out);
+    long commit = state.commitCandidate();
+    assertThat(commit).isEqualTo(1);
+    DeliveredOffsets listed = DeliveredOffsets.decode(commit, state.deliveredAbove(commit));
+    assertThat(listed.contains(6)).as("dead letter of 6 pending").isFalse();
+    assertThat(listed.contains(3)).as("dead letter of 3 pending").isFalse();
+    assertThat(listed.contains(5)).isTrue();
+    assertThat(listed.size()).isEqualTo(6); // 2, 4, 5, 7, 8, 9
+  }
+
   @Test
   void foreignOrBrokenMetadata_skipsNothing() {
     for (String metadata : new String[] {null, "", "some other app", "trb1:%%%"}) {

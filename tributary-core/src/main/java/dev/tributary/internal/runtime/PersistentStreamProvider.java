@@ -89,7 +89,9 @@ final class PersistentStreamProvider implements StreamProvider {
   private final ConcurrentHashMap<StreamId, Set<LocalSubscription>> byStream =
       new ConcurrentHashMap<>();
 
-  private final StreamLeases leases = new StreamLeases((agent, id) -> agent.onStreamReleased(id));
+  private final StreamLeases leases =
+      new StreamLeases(
+          (agent, id) -> agent.onStreamReleased(id), (agent, id) -> agent.onStreamContended(id));
 
   private volatile QueueAdapter adapter;
   private volatile StreamQueueMapper mapper;
@@ -259,11 +261,7 @@ final class PersistentStreamProvider implements StreamProvider {
     return runtime
         .pubSubStore()
         .put(new SubscriptionRecord(sub.id, name, id, filterData, false))
-        .thenCompose(
-            v -> {
-              attachOrWait(sub);
-              return sub.attached;
-            })
+        .thenCompose(v -> attachOrWait(sub))
         .handle(
             (v, e) -> {
               if (e != null) {
@@ -290,13 +288,23 @@ final class PersistentStreamProvider implements StreamProvider {
     }
   }
 
-  private void attachOrWait(LocalSubscription sub) {
+  /**
+   * Attaches {@code sub} at the agent of its stream's queue (the handshake), and at every other
+   * agent of this node that tracks the stream (it is reachable from their queues too). Completes
+   * once all of them hold a cursor for it.
+   */
+  private CompletionStage<Void> attachOrWait(LocalSubscription sub) {
     PullingManager m = manager;
     StreamQueueMapper qm = mapper;
+    List<CompletableFuture<Void>> elsewhere = new ArrayList<>();
     if (m != null && qm != null) {
-      PullingAgent agent = m.agent(qm.queueForStream(sub.streamId));
-      if (agent != null) {
-        agent.attach(sub);
+      QueueId home = qm.queueForStream(sub.streamId);
+      for (PullingAgent agent : m.agents()) {
+        if (agent.queueId().equals(home)) {
+          agent.attach(sub);
+        } else {
+          elsewhere.add(agent.attachIfTracking(sub));
+        }
       }
     }
     if (!sub.attached.isDone()) {
@@ -322,6 +330,10 @@ final class PersistentStreamProvider implements StreamProvider {
               timeout);
       sub.attached.whenComplete((v, e) -> timer.cancel(false));
     }
+    return elsewhere.isEmpty()
+        ? sub.attached
+        : sub.attached.thenCompose(
+            v -> CompletableFuture.allOf(elsewhere.toArray(new CompletableFuture<?>[0])));
   }
 
   private void forget(LocalSubscription sub) {
@@ -400,9 +412,22 @@ final class PersistentStreamProvider implements StreamProvider {
   void markFaulted(LocalSubscription sub) {
     sub.faulted = true;
     unregister(sub);
+    PullingManager m = manager;
+    if (m != null) {
+      // A stream reachable from several queues has the subscription in each of their agents.
+      for (PullingAgent agent : m.agents()) {
+        agent.detach(sub.id);
+      }
+    }
     runtime
         .pubSubStore()
         .put(new SubscriptionRecord(sub.id, name, sub.streamId, sub.filterData, true));
+  }
+
+  /** True when {@code queueId} is the queue the mapper assigns {@code id} to. */
+  boolean isHomeQueue(StreamId id, QueueId queueId) {
+    StreamQueueMapper qm = mapper;
+    return qm != null && qm.queueForStream(id).equals(queueId);
   }
 
   private PullingAgent ownerOf(StreamId id) {

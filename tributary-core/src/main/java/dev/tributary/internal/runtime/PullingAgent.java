@@ -484,15 +484,23 @@ final class PullingAgent {
       return null;
     }
     StreamState stream = newStream(id, firstToken);
+    // The stream's own queue (the mapper's) does the subscribe handshake and uses a start token;
+    // another queue that carries events of the stream too delivers them from its first batch.
+    boolean home = !subs.isEmpty() && provider.isHomeQueue(id, queueId);
     for (LocalSubscription sub : subs) {
       if (sub.faulted || sub.observer == null || consumers.containsKey(sub.id)) {
         continue;
       }
-      StreamSequenceToken start = sub.startToken != null ? sub.startToken : firstToken;
-      sub.startToken = null;
+      StreamSequenceToken start = firstToken;
+      if (home && sub.startToken != null) {
+        start = sub.startToken;
+        sub.startToken = null;
+      }
       StreamConsumer c = StreamConsumer.explicit(sub, openCursor(sub, start), start);
       add(stream, c);
-      completeAttach(sub);
+      if (home) {
+        completeAttach(sub);
+      }
     }
     return stream;
   }
@@ -534,6 +542,30 @@ final class PullingAgent {
   /** Attaches an explicit subscription: the subscribe handshake. Any thread. */
   void attach(LocalSubscription sub) {
     exec.execute(() -> attachNow(sub));
+  }
+
+  /**
+   * Attaches an explicit subscription of a stream whose own queue is another one, if this agent
+   * tracks the stream (its queue carries events of the stream too): from now on, without a
+   * handshake of its own. Any thread; the stage completes on the agent once done.
+   */
+  CompletableFuture<Void> attachIfTracking(LocalSubscription sub) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    exec.execute(
+        () -> {
+          StreamState stream = streams.get(sub.streamId);
+          if (state == State.RUNNING
+              && stream != null
+              && !sub.faulted
+              && sub.observer != null
+              && !consumers.containsKey(sub.id)) {
+            StreamConsumer c = StreamConsumer.explicit(sub, cache.cursor(sub.streamId, null), null);
+            add(stream, c);
+            publishGauges();
+          }
+          provider.pool().execute(() -> done.complete(null));
+        });
+    return done;
   }
 
   private void attachNow(LocalSubscription sub) {
@@ -605,7 +637,6 @@ final class PullingAgent {
     CompletableFuture<Void> done = new CompletableFuture<>();
     exec.execute(
         () -> {
-          ObserverRef previous = sub.observer;
           sub.observer = observer;
           StreamConsumer c = consumers.get(sub.id);
           if (c == null) {
@@ -614,11 +645,9 @@ final class PullingAgent {
             }
             attachNow(sub);
           } else if (token != null) {
-            boolean stageOpen = c.inFlight && c.retry == null;
+            // An open stage stays open (it is ignored): its observer is not called again before
+            // it completes.
             c.close();
-            if (stageOpen && previous != null) {
-              c.staleTarget = previous.target();
-            }
             c.reopen(openCursor(sub, token), token);
             deliver(c);
           } else if (c.waiting) {
@@ -643,6 +672,8 @@ final class PullingAgent {
               if (s.consumers.length == 0) {
                 streams.remove(c.streamId);
                 leaveStream(s);
+              } else if (leases.anyContended()) {
+                handOverIfIdle(s);
               }
             }
             publishGauges();
@@ -683,7 +714,7 @@ final class PullingAgent {
         } catch (Throwable t) {
           stage = CompletableFuture.failedFuture(t);
         }
-      } else if (c.staleTarget != null && observer.target() == c.staleTarget) {
+      } else if (c.hasOpenStage(observer.target())) {
         // This observer still has an open stage from before a resume: one call at a time.
         return;
       } else {
@@ -721,17 +752,20 @@ final class PullingAgent {
     c.inFlight = true;
     inFlight++;
     int generation = c.generation;
+    Object target = observer.target();
+    c.stageOpened(target);
     onAgent(
         stage,
         (v, error) -> {
           inFlight--;
+          c.stageClosed(target);
           if (c.generation == generation && !c.closed) {
             c.inFlight = false;
             if (onOutcome(c, error == null ? null : unwrap(error), batch, size)) {
               deliver(c);
             }
-          } else if (observer != null && c.staleTarget == observer.target()) {
-            c.staleTarget = null;
+          } else if (!c.closed && !c.inFlight) {
+            // A stale stage completed: its observer may have been waiting for it.
             deliver(c);
           }
           checkDrained();
@@ -753,12 +787,28 @@ final class PullingAgent {
     if (underPressure) {
       requestPump();
     }
-    StreamState s = c.stream;
-    if (leases.anyContended() && s.leased && leases.hasWaiters(s.id) && !s.busy()) {
-      // Everything this queue had of the stream is passed: another queue's turn.
+    if (leases.anyContended()) {
+      handOverIfIdle(c.stream);
+    }
+  }
+
+  /** Gives the lease of {@code s} to a waiting agent once everything cached here is passed. */
+  private void handOverIfIdle(StreamState s) {
+    if (s.leased && leases.hasWaiters(s.id) && !s.busy()) {
       s.leased = false;
       leases.release(s.id, this);
     }
+  }
+
+  /** Another agent waits for the lease of {@code id}; hand it on if idle. Any thread. */
+  void onStreamContended(StreamId id) {
+    exec.execute(
+        () -> {
+          StreamState s = streams.get(id);
+          if (s != null) {
+            handOverIfIdle(s);
+          }
+        });
   }
 
   /** The stream is no longer tracked here: give up its lease, or stop waiting for it. */
@@ -920,6 +970,9 @@ final class PullingAgent {
       s.remove(c);
     }
     c.close();
+    if (s != null && leases.anyContended()) {
+      handOverIfIdle(s);
+    }
     if (c.subscription != null) {
       provider.markFaulted(c.subscription);
     }

@@ -68,10 +68,12 @@ final class StreamConsumer {
   ScheduledFuture<?> retry;
 
   /**
-   * The observer whose stage for this subscription is still open although it no longer counts (a
-   * resume repositioned the subscription); it is not called again before that stage completes.
+   * The observers with a stage for this subscription still open: the current call's, and calls that
+   * a resume made stale. None of them is called again before its stage completes.
    */
-  Object staleTarget;
+  private Object[] openTargets = new Object[2];
+
+  private int openCount;
 
   StreamConsumer(
       UUID id,
@@ -115,6 +117,35 @@ final class StreamConsumer {
   ObserverRef activate() {
     implicitObserver = ObserverRef.of(implicitFactory.create(streamId));
     return implicitObserver;
+  }
+
+  /** A call to {@code target} returned a stage that is not complete yet. */
+  void stageOpened(Object target) {
+    if (openCount == openTargets.length) {
+      openTargets = Arrays.copyOf(openTargets, openCount * 2);
+    }
+    openTargets[openCount++] = target;
+  }
+
+  /** A stage of {@code target} completed. */
+  void stageClosed(Object target) {
+    for (int i = 0; i < openCount; i++) {
+      if (openTargets[i] == target) {
+        openTargets[i] = openTargets[--openCount];
+        openTargets[openCount] = null;
+        return;
+      }
+    }
+  }
+
+  /** True while {@code target} has an open stage for this subscription. */
+  boolean hasOpenStage(Object target) {
+    for (int i = 0; i < openCount; i++) {
+      if (openTargets[i] == target) {
+        return true;
+      }
+    }
+    return false;
   }
 
   String filterData() {

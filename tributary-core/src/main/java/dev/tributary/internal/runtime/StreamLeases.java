@@ -11,20 +11,28 @@ import java.util.function.BiConsumer;
  * the stream is reachable from several queues.
  *
  * <p>An agent claims a stream when it starts tracking it. A claim that finds another holder makes
- * the claimant a waiter; the holder hands the lease on (releases it) once it has passed everything
- * it cached of the stream and nothing is in flight, and every waiter is then told to claim again.
- * Streams nobody waits for cost one map entry while tracked. Thread-safe; agents call it from their
- * own threads and are told of a release through their executor.
+ * the claimant a waiter and tells the holder; the holder hands the lease on (releases it) as soon
+ * as it has passed everything it cached of the stream and nothing is in flight (at once when it is
+ * idle already), and every waiter is then told to claim again. Streams nobody waits for cost one
+ * map entry while tracked. Thread-safe; agents call it from their own threads and are told of a
+ * release through their executor.
  */
 final class StreamLeases {
   private final ConcurrentHashMap<StreamId, PullingAgent> holders = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<StreamId, Set<PullingAgent>> waiters = new ConcurrentHashMap<>();
   private final AtomicInteger contended = new AtomicInteger();
   private final BiConsumer<PullingAgent, StreamId> onReleased;
+  private final BiConsumer<PullingAgent, StreamId> onContended;
 
-  /** {@code onReleased} tells a waiting agent that the stream is free to claim again. */
-  StreamLeases(BiConsumer<PullingAgent, StreamId> onReleased) {
+  /**
+   * {@code onReleased} tells a waiting agent that the stream is free to claim again; {@code
+   * onContended} tells the holder that an agent waits, so that an idle holder hands the lease on.
+   */
+  StreamLeases(
+      BiConsumer<PullingAgent, StreamId> onReleased,
+      BiConsumer<PullingAgent, StreamId> onContended) {
     this.onReleased = onReleased;
+    this.onContended = onContended;
   }
 
   /** Claims {@code id} for {@code agent}; false when another agent holds it (then it waits). */
@@ -43,6 +51,7 @@ final class StreamLeases {
               });
       set.add(agent);
       if (holders.get(id) == holder) {
+        onContended.accept(holder, id);
         return false;
       }
       // Released meanwhile: claim again rather than wait for a notice that was already sent.

@@ -264,6 +264,49 @@ class DeliveryCorrectnessTest {
   }
 
   /**
+   * Resuming away from an observer whose stage is open and back to it with a token: it is not
+   * called again before that stage completes, however many resumes came between.
+   */
+  @Test
+  void resumeAwayAndBackWithAToken_neverCallsAnObserverWithAStageOpen() {
+    MemoryQueueAdapterFactory memory = MemoryQueueAdapterFactory.builder().queueCount(1).build();
+    StreamRuntime rt = start(memory, o -> o.cacheSize(100));
+    CompletableFuture<Void> firstStage = new CompletableFuture<>();
+    AtomicInteger open = new AtomicInteger();
+    AtomicInteger overlaps = new AtomicInteger();
+    List<Long> got = new CopyOnWriteArrayList<>();
+    StreamObserver<Object> a =
+        (item, token) -> {
+          if (open.incrementAndGet() > 1) {
+            overlaps.incrementAndGet();
+          }
+          got.add(token.sequenceNumber());
+          if (got.size() == 1) {
+            return firstStage.whenComplete((v, e) -> open.decrementAndGet());
+          }
+          open.decrementAndGet();
+          return DONE;
+        };
+    StreamObserver<Object> b = (item, token) -> DONE;
+    // A second subscription keeps events 0..2 cached for the rewind.
+    CompletableFuture<Void> anchor = new CompletableFuture<>();
+    join(rt.provider("mem").stream(SLOW).subscribe((item, token) -> anchor));
+    StreamSubscriptionHandle<Object> h1 = join(rt.provider("mem").stream(SLOW).subscribe(a));
+    for (int i = 0; i < 3; i++) {
+      produce(rt, SLOW, i);
+    }
+    await().atMost(WAIT).until(() -> got.size() == 1);
+    StreamSubscriptionHandle<Object> h2 = join(h1.resume(b));
+    join(h2.resume(a, new EventSequenceToken(0)));
+    firstStage.complete(null);
+    await().atMost(WAIT).until(() -> got.size() == 4);
+
+    assertThat(got).as("the stale call, then from the token").containsExactly(0L, 0L, 1L, 2L);
+    assertThat(overlaps).as("calls while a stage of a was open").hasValue(0);
+    anchor.complete(null);
+  }
+
+  /**
    * Item 7: a batch observer replaced by a single-event one while its batch waits for a retry used
    * to get the batch chained on the completion of each stage, so events were delivered on whatever
    * thread completed the previous stage, outside the agent. Every call must be on the agent.

@@ -1,0 +1,242 @@
+package dev.tributary.internal.runtime;
+
+import static dev.tributary.internal.runtime.RuntimeFixture.DONE;
+import static dev.tributary.internal.runtime.RuntimeFixture.WAIT;
+import static dev.tributary.internal.runtime.RuntimeFixture.join;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tributary.StreamId;
+import dev.tributary.StreamObserver;
+import dev.tributary.StreamRuntime;
+import dev.tributary.StreamSequenceToken;
+import dev.tributary.memory.MemoryQueueAdapterFactory;
+import dev.tributary.spi.BatchContainer;
+import dev.tributary.spi.ProviderContext;
+import dev.tributary.spi.QueueAdapter;
+import dev.tributary.spi.QueueAdapterFactory;
+import dev.tributary.spi.QueueAdapterReceiver;
+import dev.tributary.spi.QueueId;
+import dev.tributary.spi.StreamProviderDirection;
+import dev.tributary.spi.StreamQueueMapper;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * One stream reachable from two queues, delivered by one agent at a time: a receiver that renames
+ * streams {@code "S|n"} to {@code "S"} makes the memory adapter carry one stream in both queues,
+ * the way keyless Kafka records or partition growth do.
+ */
+class StreamLeaseTest {
+  private static final StreamId S = StreamId.of("ns", "S");
+
+  @RegisterExtension final RuntimeFixture fixture = new RuntimeFixture();
+
+  /** A batch of stream {@code "S|n"} seen as a batch of {@code "S"}. */
+  private record Renamed(BatchContainer original, StreamId streamId) implements BatchContainer {
+    static Renamed of(BatchContainer b) {
+      String key = b.streamId().key();
+      int bar = key.indexOf('|');
+      StreamId id =
+          bar < 0 ? b.streamId() : StreamId.of(b.streamId().namespace(), key.substring(0, bar));
+      return new Renamed(b, id);
+    }
+
+    @Override
+    public StreamSequenceToken sequenceToken() {
+      return original.sequenceToken();
+    }
+
+    @Override
+    public int eventCount() {
+      return original.eventCount();
+    }
+
+    @Override
+    public Object event(int index) {
+      return original.event(index);
+    }
+  }
+
+  /** The memory adapter, with receivers that rename streams. */
+  private static final class RenamingFactory implements QueueAdapterFactory {
+    final MemoryQueueAdapterFactory memory;
+
+    RenamingFactory(MemoryQueueAdapterFactory memory) {
+      this.memory = memory;
+    }
+
+    @Override
+    public QueueAdapter createAdapter(ProviderContext context) {
+      QueueAdapter a = memory.createAdapter(context);
+      return new QueueAdapter() {
+        @Override
+        public String name() {
+          return a.name();
+        }
+
+        @Override
+        public CompletionStage<Void> queueMessageBatch(
+            StreamId s, List<?> e, StreamSequenceToken t, Map<String, byte[]> h) {
+          return a.queueMessageBatch(s, e, t, h);
+        }
+
+        @Override
+        public QueueAdapterReceiver createReceiver(QueueId q) {
+          QueueAdapterReceiver r = a.createReceiver(q);
+          return new QueueAdapterReceiver() {
+            @Override
+            public CompletionStage<Void> initialize(Duration timeout) {
+              return r.initialize(timeout);
+            }
+
+            @Override
+            public CompletionStage<List<BatchContainer>> getQueueMessages(int maxCount) {
+              return r.getQueueMessages(maxCount)
+                  .thenApply(
+                      list -> {
+                        List<BatchContainer> out = new ArrayList<>();
+                        for (BatchContainer b : list) {
+                          out.add(Renamed.of(b));
+                        }
+                        return out;
+                      });
+            }
+
+            @Override
+            public CompletionStage<Void> messagesDelivered(List<BatchContainer> messages) {
+              List<BatchContainer> out = new ArrayList<>();
+              for (BatchContainer b : messages) {
+                out.add(((Renamed) b).original());
+              }
+              return r.messagesDelivered(out);
+            }
+
+            @Override
+            public CompletionStage<Void> shutdown(Duration timeout) {
+              return r.shutdown(timeout);
+            }
+
+            @Override
+            public void setDataAvailableListener(Runnable listener) {
+              r.setDataAvailableListener(listener);
+            }
+          };
+        }
+
+        @Override
+        public boolean isRewindable() {
+          return a.isRewindable();
+        }
+
+        @Override
+        public StreamProviderDirection direction() {
+          return a.direction();
+        }
+      };
+    }
+
+    @Override
+    public StreamQueueMapper streamQueueMapper() {
+      return memory.streamQueueMapper();
+    }
+  }
+
+  private MemoryQueueAdapterFactory memory;
+
+  private StreamRuntime.Builder builder() {
+    memory = MemoryQueueAdapterFactory.builder().queueCount(2).build();
+    return fixture
+        .builder()
+        .addProvider(
+            "mem",
+            new RenamingFactory(memory),
+            o -> o.getQueueMessagesTimerPeriod(Duration.ofMillis(5)));
+  }
+
+  /** A key that the renaming turns into {@code S} and that the mapper puts on {@code queue}. */
+  private String keyOn(int queue) {
+    StreamQueueMapper m = memory.streamQueueMapper();
+    for (int i = 0; ; i++) {
+      String k = "S|" + i;
+      if (m.queueForStream(StreamId.of("ns", k)).index() == queue) {
+        return k;
+      }
+    }
+  }
+
+  private void produce(StreamRuntime rt, String key, Object item) {
+    join(rt.provider("mem").stream(StreamId.of("ns", key)).onNext(item));
+  }
+
+  /**
+   * The agent that delivered the stream first goes idle; the other queue's event of the stream must
+   * not wait for the first agent's next event (or its inactivity timeout): a claim that finds the
+   * holder idle gets the lease handed on at once.
+   */
+  @Test
+  void anIdleHolder_handsTheLeaseOnAsSoonAsAnotherQueueWaits() {
+    List<Object> got = new CopyOnWriteArrayList<>();
+    StreamRuntime rt =
+        fixture.start(
+            builder()
+                .implicitSubscription(
+                    "mem",
+                    "ns",
+                    id ->
+                        (StreamObserver<Object>)
+                            (item, token) -> {
+                              got.add(item);
+                              return DONE;
+                            }));
+    produce(rt, keyOn(0), "a");
+    await().atMost(WAIT).until(() -> got.size() == 1);
+    produce(rt, keyOn(1), "b");
+    await().atMost(WAIT).until(() -> got.size() == 2);
+    produce(rt, keyOn(0), "c");
+    await().atMost(WAIT).until(() -> got.size() == 3);
+    assertThat(got).containsExactly("a", "b", "c");
+  }
+
+  /**
+   * An explicit subscription attaches on the stream's own queue; events of the stream read from the
+   * other queue reach it too, the second subscription starts there at the event produced after it
+   * subscribed, and neither waits for the other queue's agent to act.
+   */
+  @Test
+  void explicitSubscriptions_receiveTheStreamsEventsFromTheOtherQueueToo() {
+    StreamRuntime rt = fixture.start(builder());
+    int home = memory.streamQueueMapper().queueForStream(S).index();
+    String other = keyOn(1 - home);
+    List<Object> first = new CopyOnWriteArrayList<>();
+    List<Object> second = new CopyOnWriteArrayList<>();
+    join(
+        rt.provider("mem").stream(S)
+            .subscribe(
+                (StreamObserver<Object>)
+                    (i, t) -> {
+                      first.add(i);
+                      return DONE;
+                    }));
+    produce(rt, other, "a");
+    await().atMost(WAIT).until(() -> first.size() == 1);
+    join(
+        rt.provider("mem").stream(S)
+            .subscribe(
+                (StreamObserver<Object>)
+                    (i, t) -> {
+                      second.add(i);
+                      return DONE;
+                    }));
+    produce(rt, other, "b");
+    await().atMost(WAIT).until(() -> first.size() == 2 && second.size() == 1);
+    assertThat(first).containsExactly("a", "b");
+    assertThat(second).containsExactly("b");
+  }
+}
