@@ -891,17 +891,32 @@ final class DeliveryModel {
   /** A failed call holding {@code token} of which another token was reported, or null. */
   private static String reportedFailedCall(
       View v, Map<StreamSequenceToken, Long> reported, StreamSequenceToken token) {
-    for (List<StreamSequenceToken> call : v.failedCalls()) {
+    List<List<StreamSequenceToken>> calls = v.failedCalls();
+    for (int i = 0; i < calls.size(); i++) {
+      List<StreamSequenceToken> call = calls.get(i);
       if (!call.contains(token)) {
         continue;
       }
       for (StreamSequenceToken t : call) {
-        if (reported.containsKey(t) || v.givenUpAt().containsKey(t)) {
+        // The report belongs to the last failed call that carried its token: an earlier call
+        // whose events a later observer took over one by one was not the one given up.
+        if ((reported.containsKey(t) || v.givenUpAt().containsKey(t))
+            && !carriedLater(calls, i, t)) {
           return "failed call " + tokens(call) + " reported as " + t;
         }
       }
     }
     return null;
+  }
+
+  private static boolean carriedLater(
+      List<List<StreamSequenceToken>> calls, int index, StreamSequenceToken token) {
+    for (int j = index + 1; j < calls.size(); j++) {
+      if (calls.get(j).contains(token)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void checkAcks(Index idx, List<Violation> out) {
