@@ -1,6 +1,7 @@
 package dev.tributary;
 
 import dev.tributary.spi.BackoffPolicy;
+import dev.tributary.spi.SimpleQueueAdapterCache;
 import dev.tributary.spi.StreamQueueBalancer;
 import java.time.Duration;
 import java.util.Objects;
@@ -201,8 +202,12 @@ public final class StreamProviderOptions {
     /** Sets each queue's cache size in batches [4096]; at least 16. */
     public Builder cacheSize(int size) {
       once("cacheSize", cacheSize);
-      if (size < 16) {
-        throw new IllegalArgumentException("cacheSize was " + size + " but it must be at least 16");
+      if (size < SimpleQueueAdapterCache.MIN_CACHE_SIZE) {
+        throw new IllegalArgumentException(
+            "cacheSize was "
+                + size
+                + " but it must be at least "
+                + SimpleQueueAdapterCache.MIN_CACHE_SIZE);
       }
       cacheSize = size;
       return this;

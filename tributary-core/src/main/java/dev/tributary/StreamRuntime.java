@@ -1,6 +1,9 @@
 package dev.tributary;
 
-import dev.tributary.internal.runtime.PersistentStreamRuntime;
+import dev.tributary.internal.runtime.RuntimeConfig;
+import dev.tributary.internal.runtime.RuntimeConfig.ImplicitSpec;
+import dev.tributary.internal.runtime.RuntimeConfig.ProviderSpec;
+import dev.tributary.internal.runtime.Runtimes;
 import dev.tributary.spi.InMemoryPubSubStore;
 import dev.tributary.spi.PubSubStore;
 import dev.tributary.spi.QueueAdapterFactory;
@@ -60,14 +63,6 @@ public interface StreamRuntime extends AutoCloseable {
    * how they fit together.
    */
   final class Builder {
-    /** One provider's configuration. */
-    public record ProviderSpec(
-        String name, QueueAdapterFactory factory, StreamProviderOptions options) {}
-
-    /** One implicit subscription. */
-    public record ImplicitSpec(
-        String provider, String namespace, Function<StreamId, Object> observerFactory) {}
-
     private final Map<String, ProviderSpec> providers = new LinkedHashMap<>();
     private final List<ImplicitSpec> implicits = new ArrayList<>();
     private MeterRegistry meterRegistry;
@@ -208,15 +203,16 @@ public interface StreamRuntime extends AutoCloseable {
                   + providers.keySet());
         }
       }
-      return new PersistentStreamRuntime(
-          List.copyOf(providers.values()),
-          List.copyOf(implicits),
-          meterRegistry,
-          streamFilter != null ? streamFilter : StreamFilter.ALL,
-          pubSubStore != null ? pubSubStore : new InMemoryPubSubStore(),
-          clock != null ? clock : Clock.systemUTC(),
-          threads != null ? threads : Runtime.getRuntime().availableProcessors(),
-          nodeName != null ? nodeName : "tributary");
+      return Runtimes.create(
+          new RuntimeConfig(
+              List.copyOf(providers.values()),
+              List.copyOf(implicits),
+              meterRegistry,
+              streamFilter != null ? streamFilter : StreamFilter.ALL,
+              pubSubStore != null ? pubSubStore : new InMemoryPubSubStore(),
+              clock != null ? clock : Clock.systemUTC(),
+              threads != null ? threads : Runtime.getRuntime().availableProcessors(),
+              nodeName != null ? nodeName : "tributary"));
     }
 
     private static void once(String name, Object current) {

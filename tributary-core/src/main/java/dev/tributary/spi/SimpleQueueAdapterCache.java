@@ -1,7 +1,5 @@
 package dev.tributary.spi;
 
-import dev.tributary.internal.cache.SimpleQueueCache;
-
 /**
  * Creates {@link SimpleQueueCache}s: bounded, bucketed, with backpressure instead of eviction.
  *
@@ -10,16 +8,16 @@ import dev.tributary.internal.cache.SimpleQueueCache;
  */
 public final class SimpleQueueAdapterCache implements QueueAdapterCache {
 
+  /** The smallest cacheSize: ten buckets of one batch, with room to spare. */
+  public static final int MIN_CACHE_SIZE = 16;
+
   private final int cacheSize;
 
   /** Creates caches of {@code cacheSize} batches each; at least 16. */
   public SimpleQueueAdapterCache(int cacheSize) {
-    if (cacheSize < SimpleQueueCache.MIN_CACHE_SIZE) {
+    if (cacheSize < MIN_CACHE_SIZE) {
       throw new IllegalArgumentException(
-          "cacheSize was "
-              + cacheSize
-              + " but it must be at least "
-              + SimpleQueueCache.MIN_CACHE_SIZE);
+          "cacheSize was " + cacheSize + " but it must be at least " + MIN_CACHE_SIZE);
     }
     this.cacheSize = cacheSize;
   }

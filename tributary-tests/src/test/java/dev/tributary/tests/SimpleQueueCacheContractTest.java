@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tributary.StreamProviderOptions;
-import dev.tributary.internal.cache.SimpleQueueCache;
 import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
@@ -16,18 +15,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** {@link SimpleQueueCache} meets the cache contract, plus its own bucket rules. */
+/**
+ * The caches of {@link SimpleQueueAdapterCache} meet the cache contract, plus their own bucket
+ * rules, seen through the SPI only.
+ */
 class SimpleQueueCacheContractTest extends QueueCacheContractTest {
 
   @Override
   protected QueueCache newCache(int cacheSize) {
-    return new SimpleQueueCache(QueueId.of("contract", 0), cacheSize);
+    return new SimpleQueueAdapterCache(cacheSize).createQueueCache(QueueId.of("contract", 0));
   }
 
   @ParameterizedTest(name = "cacheSize {0}")
   @ValueSource(ints = {16, 100, 105, 4096})
   void fullCache_hasTenBuckets_andAtMostTenBucketsOfBatches(int cacheSize) {
-    SimpleQueueCache cache = (SimpleQueueCache) newCache(cacheSize);
+    QueueCache cache = newCache(cacheSize);
     int bucket = Math.max(cacheSize / 10, 1);
     assertThat(cache.maxAddCount()).isEqualTo(bucket);
     cache.addToCache(List.of(TestBatch.single(A, 0)));
@@ -39,22 +41,21 @@ class SimpleQueueCacheContractTest extends QueueCacheContractTest {
       }
       assertThat(purge(cache)).as("B is released past the held A 0").hasSize(bucket);
     }
-    assertThat(cache.bucketCount()).isEqualTo(SimpleQueueCache.NUM_BUCKETS);
     assertThat(cache.size())
         .as("A 0 and the B batches released but not evictable behind it, into the tenth bucket")
-        .isEqualTo((SimpleQueueCache.NUM_BUCKETS - 1) * bucket + 1);
+        .isEqualTo(9 * bucket + 1);
     assertThat(cache.size()).isLessThanOrEqualTo(cacheSize);
     slow.close();
     assertThat(purge(cache)).containsExactly(0L);
     assertThat(cache.size()).isZero();
-    assertThat(cache.bucketCount()).isZero();
+    assertThat(cache.isUnderPressure()).isFalse();
   }
 
   @ParameterizedTest(name = "cacheSize {0}")
   @ValueSource(ints = {15, 1, 0, -1})
   void cacheSizeBelowSixteen_isRejectedAlikeByTheCacheItsFactoryAndTheOptions(int cacheSize) {
     String message = "cacheSize was " + cacheSize + " but it must be at least 16";
-    assertThat(SimpleQueueCache.MIN_CACHE_SIZE).isEqualTo(16);
+    assertThat(SimpleQueueAdapterCache.MIN_CACHE_SIZE).isEqualTo(16);
     assertThatThrownBy(() -> newCache(cacheSize))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(message);
@@ -68,19 +69,10 @@ class SimpleQueueCacheContractTest extends QueueCacheContractTest {
 
   @Test
   void cacheSizeSixteen_isAcceptedByTheCacheItsFactoryAndTheOptions() {
-    int min = SimpleQueueCache.MIN_CACHE_SIZE;
+    int min = SimpleQueueAdapterCache.MIN_CACHE_SIZE;
     assertThat(newCache(min).maxAddCount()).isEqualTo(1);
     assertThat(new SimpleQueueAdapterCache(min).createQueueCache(QueueId.of("q", 0)).size())
         .isZero();
     assertThat(StreamProviderOptions.builder().cacheSize(min).build().cacheSize()).isEqualTo(min);
-  }
-
-  @Test
-  void streamCount_countsStreamsWithCachedBatches() {
-    SimpleQueueCache cache = (SimpleQueueCache) newCache(100);
-    add(cache, interleaved(0, 10));
-    assertThat(cache.streamCount()).isEqualTo(2);
-    purgeAll(cache);
-    assertThat(cache.streamCount()).isZero();
   }
 }

@@ -3,10 +3,11 @@ package dev.tributary.benchmarks.jmh;
 import dev.tributary.EventSequenceToken;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
-import dev.tributary.internal.cache.SimpleQueueCache;
 import dev.tributary.spi.BatchContainer;
+import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.SimpleQueueAdapterCache;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -26,8 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * {@link SimpleQueueCache}: add a read's worth of batches, walk every stream's cursor over them,
- * release, purge. One operation is one batch through the cache.
+ * the default cache ({@link SimpleQueueAdapterCache}): add a read's worth of batches, walk every
+ * stream's cursor over them, release, purge. One operation is one batch through the cache.
  *
  * <p>{@code java -jar tributary-benchmarks/target/tributary-benchmarks.jar jmh QueueCacheBenchmark}
  */
@@ -44,7 +45,7 @@ public class QueueCacheBenchmark {
   @Param({"10", "1000", "100000"})
   public int streams;
 
-  private SimpleQueueCache cache;
+  private QueueCache cache;
   private StreamId[] ids;
   private QueueCacheCursor[] cursors;
   private long sequence;
@@ -52,7 +53,7 @@ public class QueueCacheBenchmark {
 
   @Setup(Level.Iteration)
   public void setUp() {
-    cache = new SimpleQueueCache(QueueId.of("bench", 0), 4096);
+    cache = new SimpleQueueAdapterCache(4096).createQueueCache(QueueId.of("bench", 0));
     ids = new StreamId[streams];
     cursors = new QueueCacheCursor[streams];
     for (int i = 0; i < streams; i++) {

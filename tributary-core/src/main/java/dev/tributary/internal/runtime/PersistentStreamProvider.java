@@ -3,7 +3,6 @@ package dev.tributary.internal.runtime;
 import dev.tributary.StreamId;
 import dev.tributary.StreamProvider;
 import dev.tributary.StreamProviderOptions;
-import dev.tributary.StreamRuntime;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamSubscriptionHandle;
 import dev.tributary.StreamingException;
@@ -102,14 +101,14 @@ final class PersistentStreamProvider implements StreamProvider {
 
   PersistentStreamProvider(
       PersistentStreamRuntime runtime,
-      StreamRuntime.Builder.ProviderSpec spec,
-      List<StreamRuntime.Builder.ImplicitSpec> implicits) {
+      RuntimeConfig.ProviderSpec spec,
+      List<RuntimeConfig.ImplicitSpec> implicits) {
     this.runtime = runtime;
     this.name = spec.name();
     this.factory = spec.factory();
     this.options = spec.options();
     Map<String, List<Implicit>> m = new ConcurrentHashMap<>();
-    for (StreamRuntime.Builder.ImplicitSpec s : implicits) {
+    for (RuntimeConfig.ImplicitSpec s : implicits) {
       if (s.provider().equals(name)) {
         m.computeIfAbsent(s.namespace(), k -> new ArrayList<>())
             .add(new Implicit(name, s.namespace(), s.observerFactory()));

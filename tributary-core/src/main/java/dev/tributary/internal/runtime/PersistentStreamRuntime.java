@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * The {@link StreamRuntime} of one node: a shared worker pool that runs every agent's serial
  * executor, one timer thread, and the providers. See docs/concurrency.md.
  */
-public final class PersistentStreamRuntime implements StreamRuntime {
+final class PersistentStreamRuntime implements StreamRuntime {
   private static final Logger log = LoggerFactory.getLogger(PersistentStreamRuntime.class);
 
   private final Map<String, PersistentStreamProvider> providers = new LinkedHashMap<>();
@@ -42,21 +42,14 @@ public final class PersistentStreamRuntime implements StreamRuntime {
   private boolean started;
   private boolean closing;
 
-  /** Called by {@link StreamRuntime.Builder#build()}; not for users. */
-  public PersistentStreamRuntime(
-      List<StreamRuntime.Builder.ProviderSpec> providerSpecs,
-      List<StreamRuntime.Builder.ImplicitSpec> implicits,
-      MeterRegistry meterRegistry,
-      StreamFilter streamFilter,
-      PubSubStore pubSubStore,
-      Clock clock,
-      int threads,
-      String nodeName) {
-    this.meterRegistry = meterRegistry != null ? meterRegistry : new CompositeMeterRegistry();
-    this.streamFilter = streamFilter;
-    this.pubSubStore = pubSubStore;
-    this.clock = clock;
-    this.nodeName = nodeName;
+  PersistentStreamRuntime(RuntimeConfig config) {
+    this.meterRegistry =
+        config.meterRegistry() != null ? config.meterRegistry() : new CompositeMeterRegistry();
+    this.streamFilter = config.streamFilter();
+    this.pubSubStore = config.pubSubStore();
+    this.clock = config.clock();
+    this.nodeName = config.nodeName();
+    int threads = config.threads();
     this.pool =
         new ThreadPoolExecutor(
             threads,
@@ -67,8 +60,8 @@ public final class PersistentStreamRuntime implements StreamRuntime {
             factory(nodeName + "-worker"));
     this.scheduler = new ScheduledThreadPoolExecutor(1, factory(nodeName + "-timer"));
     this.scheduler.setRemoveOnCancelPolicy(true);
-    for (StreamRuntime.Builder.ProviderSpec spec : providerSpecs) {
-      providers.put(spec.name(), new PersistentStreamProvider(this, spec, implicits));
+    for (RuntimeConfig.ProviderSpec spec : config.providers()) {
+      providers.put(spec.name(), new PersistentStreamProvider(this, spec, config.implicits()));
     }
   }
 

@@ -1,4 +1,4 @@
-package dev.tributary.internal.cache;
+package dev.tributary.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,9 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.tributary.EventSequenceToken;
 import dev.tributary.QueueCacheMissException;
 import dev.tributary.StreamId;
-import dev.tributary.spi.BatchContainer;
-import dev.tributary.spi.QueueCacheCursor;
-import dev.tributary.spi.QueueId;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,12 +1,8 @@
-package dev.tributary.internal.cache;
+package dev.tributary.spi;
 
 import dev.tributary.QueueCacheMissException;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
-import dev.tributary.spi.BatchContainer;
-import dev.tributary.spi.QueueCache;
-import dev.tributary.spi.QueueCacheCursor;
-import dev.tributary.spi.QueueId;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,13 +32,13 @@ import java.util.List;
  *
  * <p>Not thread-safe: confined to the owning pulling agent.
  */
-public final class SimpleQueueCache implements QueueCache {
+final class SimpleQueueCache implements QueueCache {
 
   /** How many buckets make the cache full. */
-  public static final int NUM_BUCKETS = 10;
+  static final int NUM_BUCKETS = 10;
 
-  /** The smallest cacheSize: ten buckets of one batch. */
-  public static final int MIN_CACHE_SIZE = 16;
+  /** The smallest cacheSize, as for {@link SimpleQueueAdapterCache}. */
+  static final int MIN_CACHE_SIZE = SimpleQueueAdapterCache.MIN_CACHE_SIZE;
 
   private final QueueId queueId;
   private final int bucketSize;
@@ -59,7 +55,7 @@ public final class SimpleQueueCache implements QueueCache {
   private int nonEmptyChains;
 
   /** Creates the cache of {@code queueId} holding at most {@code cacheSize} batches. */
-  public SimpleQueueCache(QueueId queueId, int cacheSize) {
+  SimpleQueueCache(QueueId queueId, int cacheSize) {
     if (cacheSize < MIN_CACHE_SIZE) {
       throw new IllegalArgumentException(
           "cacheSize was " + cacheSize + " but it must be at least " + MIN_CACHE_SIZE);
@@ -309,7 +305,7 @@ public final class SimpleQueueCache implements QueueCache {
   }
 
   /** How many buckets hold batches; for tests and metrics. */
-  public int bucketCount() {
+  int bucketCount() {
     if (entries.isEmpty()) {
       return 0;
     }
@@ -317,7 +313,7 @@ public final class SimpleQueueCache implements QueueCache {
   }
 
   /** How many streams have batches in the cache. */
-  public int streamCount() {
+  int streamCount() {
     return nonEmptyChains;
   }
 

@@ -1,8 +1,7 @@
-package dev.tributary.internal.cache;
+package dev.tributary.spi;
 
 import dev.tributary.EventSequenceToken;
 import dev.tributary.StreamId;
-import dev.tributary.spi.BatchContainer;
 import java.util.List;
 
 /** A plain batch for cache tests: one stream, one sequence number, {@code events} events. */

@@ -1,0 +1,44 @@
+package dev.tributary.internal.runtime;
+
+import dev.tributary.StreamFilter;
+import dev.tributary.StreamId;
+import dev.tributary.StreamProviderOptions;
+import dev.tributary.spi.PubSubStore;
+import dev.tributary.spi.QueueAdapterFactory;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Everything {@link dev.tributary.StreamRuntime.Builder} collected, handed to {@link Runtimes}: the
+ * plumbing between the public builder and the runtime, kept out of the API (this package is not
+ * exported).
+ *
+ * @param providers the providers, in the order they were added
+ * @param implicits the implicit subscriptions
+ * @param meterRegistry where metrics go; null for none
+ * @param streamFilter the filter for subscriptions with filter data
+ * @param pubSubStore where explicit subscription records are kept
+ * @param clock the clock for deadlines and inactivity
+ * @param threads worker threads
+ * @param nodeName this node's name for threads, logs and metrics
+ */
+public record RuntimeConfig(
+    List<ProviderSpec> providers,
+    List<ImplicitSpec> implicits,
+    MeterRegistry meterRegistry,
+    StreamFilter streamFilter,
+    PubSubStore pubSubStore,
+    Clock clock,
+    int threads,
+    String nodeName) {
+
+  /** One provider's configuration. */
+  public record ProviderSpec(
+      String name, QueueAdapterFactory factory, StreamProviderOptions options) {}
+
+  /** One implicit subscription. */
+  public record ImplicitSpec(
+      String provider, String namespace, Function<StreamId, Object> observerFactory) {}
+}
