@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * cursor to each local subscription of the stream: at subscribe time through {@link
  * PullingAgent#attach}, and whenever it starts or meets the stream again.
  */
-final class PersistentStreamProvider implements StreamProvider {
+final class PersistentStreamProvider implements StreamProvider, AgentContext {
   private static final Logger log = LoggerFactory.getLogger(PersistentStreamProvider.class);
 
   /** An implicit subscription of one namespace. */
@@ -408,7 +408,8 @@ final class PersistentStreamProvider implements StreamProvider {
             });
   }
 
-  void markFaulted(LocalSubscription sub) {
+  @Override
+  public void markFaulted(LocalSubscription sub) {
     sub.faulted = true;
     unregister(sub);
     PullingManager m = manager;
@@ -424,7 +425,8 @@ final class PersistentStreamProvider implements StreamProvider {
   }
 
   /** True when {@code queueId} is the queue the mapper assigns {@code id} to. */
-  boolean isHomeQueue(StreamId id, QueueId queueId) {
+  @Override
+  public boolean isHomeQueue(StreamId id, QueueId queueId) {
     StreamQueueMapper qm = mapper;
     return qm != null && qm.queueForStream(id).equals(queueId);
   }
@@ -437,17 +439,20 @@ final class PersistentStreamProvider implements StreamProvider {
 
   // ---------------------------------------------------------------- for agents
 
-  List<Implicit> implicitFor(String namespace) {
+  @Override
+  public List<Implicit> implicitFor(String namespace) {
     List<Implicit> l = implicitByNamespace.get(namespace);
     return l == null ? List.of() : l;
   }
 
-  Set<LocalSubscription> localSubscriptions(StreamId id) {
+  @Override
+  public Set<LocalSubscription> localSubscriptions(StreamId id) {
     Set<LocalSubscription> s = byStream.get(id);
     return s == null ? Set.of() : s;
   }
 
-  List<LocalSubscription> localSubscriptions(QueueId queueId) {
+  @Override
+  public List<LocalSubscription> localSubscriptions(QueueId queueId) {
     List<LocalSubscription> out = new ArrayList<>();
     for (LocalSubscription s : registry.values()) {
       if (mapper.queueForStream(s.streamId).equals(queueId)) {
@@ -457,7 +462,8 @@ final class PersistentStreamProvider implements StreamProvider {
     return out;
   }
 
-  boolean filter(StreamId id, Object item, String filterData) {
+  @Override
+  public boolean filter(StreamId id, Object item, String filterData) {
     if (filterData == null) {
       return true;
     }
@@ -469,7 +475,8 @@ final class PersistentStreamProvider implements StreamProvider {
     }
   }
 
-  StreamProviderOptions options() {
+  @Override
+  public StreamProviderOptions options() {
     return options;
   }
 
@@ -486,29 +493,36 @@ final class PersistentStreamProvider implements StreamProvider {
     return h == null ? StreamFailureHandler.SKIP : h;
   }
 
-  Executor pool() {
+  @Override
+  public Executor pool() {
     return runtime.pool();
   }
 
-  MeterRegistry meterRegistry() {
+  @Override
+  public MeterRegistry meterRegistry() {
     return runtime.meterRegistry();
   }
 
-  Clock clock() {
+  @Override
+  public Clock clock() {
     return runtime.clock();
   }
 
-  ScheduledFuture<?> schedule(Runnable task, Duration delay) {
+  @Override
+  public ScheduledFuture<?> schedule(Runnable task, Duration delay) {
     return runtime.scheduler().schedule(task, Math.max(delay.toNanos(), 0), TimeUnit.NANOSECONDS);
   }
 
-  ScheduledFuture<?> scheduleWithFixedDelay(Runnable task, long initialMillis, long periodMillis) {
+  @Override
+  public ScheduledFuture<?> scheduleWithFixedDelay(
+      Runnable task, long initialMillis, long periodMillis) {
     return runtime
         .scheduler()
         .scheduleWithFixedDelay(task, initialMillis, periodMillis, TimeUnit.MILLISECONDS);
   }
 
-  StreamLeases leases() {
+  @Override
+  public StreamLeases leases() {
     return leases;
   }
 

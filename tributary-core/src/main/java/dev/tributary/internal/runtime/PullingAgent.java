@@ -61,7 +61,7 @@ final class PullingAgent {
     STOPPED
   }
 
-  private final PersistentStreamProvider provider;
+  private final AgentContext provider;
   private final QueueId queueId;
   private final QueueAdapterReceiver receiver;
   private final QueueCache cache;
@@ -93,7 +93,7 @@ final class PullingAgent {
   private CompletableFuture<Void> drained;
 
   PullingAgent(
-      PersistentStreamProvider provider,
+      AgentContext provider,
       QueueId queueId,
       QueueAdapterReceiver receiver,
       QueueCache cache,
@@ -157,7 +157,7 @@ final class PullingAgent {
                             delay.toMillis(),
                             unwrap(error));
                         metrics.readErrors.increment();
-                        provider.schedule(() -> exec.execute(() -> initialize(attempt + 1)), delay);
+                        later(delay, () -> initialize(attempt + 1));
                       }
                     }));
   }
@@ -359,14 +359,12 @@ final class PullingAgent {
           delay.toMillis(),
           error.toString());
       readRetryScheduled = true;
-      provider.schedule(
-          () ->
-              exec.execute(
-                  () -> {
-                    readRetryScheduled = false;
-                    pump();
-                  }),
-          delay);
+      later(
+          delay,
+          () -> {
+            readRetryScheduled = false;
+            pump();
+          });
     } else {
       log.warn(
           "Queue {} of provider {}: read failed {} times; waiting for the next timer tick",
@@ -775,6 +773,11 @@ final class PullingAgent {
         });
   }
 
+  /** Runs {@code task} on the agent's thread after {@code delay}; the timer never runs it. */
+  private ScheduledFuture<?> later(Duration delay, Runnable task) {
+    return provider.schedule(() -> exec.execute(task), delay);
+  }
+
   /** Runs {@code then} on the agent's thread once {@code stage} completed. */
   private <T> void onAgent(
       CompletionStage<T> stage, java.util.function.BiConsumer<T, Throwable> then) {
@@ -884,17 +887,15 @@ final class PullingAgent {
       c.inFlight = true;
       int generation = c.generation;
       c.retry =
-          provider.schedule(
-              () ->
-                  exec.execute(
-                      () -> {
-                        if (c.generation == generation && !c.closed) {
-                          c.inFlight = false;
-                          c.retry = null;
-                          deliver(c);
-                        }
-                      }),
-              delay);
+          later(
+              delay,
+              () -> {
+                if (c.generation == generation && !c.closed) {
+                  c.inFlight = false;
+                  c.retry = null;
+                  deliver(c);
+                }
+              });
       return false;
     }
     giveUp(c, error, batch, size);

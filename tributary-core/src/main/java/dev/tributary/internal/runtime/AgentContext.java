@@ -1,0 +1,60 @@
+package dev.tributary.internal.runtime;
+
+import dev.tributary.StreamId;
+import dev.tributary.StreamProviderOptions;
+import dev.tributary.spi.QueueId;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledFuture;
+
+/**
+ * What a pulling agent needs from its provider, and nothing more: options, threads and time, the
+ * subscriptions it attaches, the stream filter and the stream leases. {@link
+ * PersistentStreamProvider} implements it; a test can too. Every method may be called from the
+ * agent's thread; none blocks.
+ */
+interface AgentContext {
+
+  /** The provider's name, for logs. */
+  String name();
+
+  StreamProviderOptions options();
+
+  /** The runtime's worker pool, which runs the agents' serial executors. */
+  Executor pool();
+
+  MeterRegistry meterRegistry();
+
+  Clock clock();
+
+  /** Runs {@code task} on the timer thread after {@code delay}. */
+  ScheduledFuture<?> schedule(Runnable task, Duration delay);
+
+  /** Runs {@code task} on the timer thread periodically. */
+  ScheduledFuture<?> scheduleWithFixedDelay(Runnable task, long initialMillis, long periodMillis);
+
+  /** The implicit subscriptions of {@code namespace}. */
+  List<PersistentStreamProvider.Implicit> implicitFor(String namespace);
+
+  /** This node's explicit subscriptions of {@code id}. */
+  Set<LocalSubscription> localSubscriptions(StreamId id);
+
+  /** This node's explicit subscriptions of the streams the mapper puts on {@code queueId}. */
+  List<LocalSubscription> localSubscriptions(QueueId queueId);
+
+  /** True when the mapper puts {@code id} on {@code queueId}. */
+  boolean isHomeQueue(StreamId id, QueueId queueId);
+
+  /** Whether an event passes a subscription's filter data; never throws. */
+  boolean filter(StreamId id, Object item, String filterData);
+
+  /** Records that an explicit subscription was faulted, everywhere. */
+  void markFaulted(LocalSubscription sub);
+
+  /** Which agent delivers each stream now. */
+  StreamLeases leases();
+}
