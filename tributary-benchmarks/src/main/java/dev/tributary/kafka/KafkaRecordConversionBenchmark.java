@@ -112,7 +112,7 @@ public class KafkaRecordConversionBenchmark {
   public void decode(Blackhole bh) {
     nextPoll();
     for (int i = 0; i < POLL; i++) {
-      bh.consume(adapter.decode(records.get(i), state));
+      bh.consume(adapter.decoder().decode(records.get(i), state));
     }
   }
 
@@ -123,7 +123,7 @@ public class KafkaRecordConversionBenchmark {
     nextPoll();
     decoded.clear();
     for (int i = 0; i < POLL; i++) {
-      decoded.add(adapter.decode(records.get(i), state));
+      decoded.add(adapter.decoder().decode(records.get(i), state));
     }
     state.append(decoded, offset);
     List<BatchContainer> read;

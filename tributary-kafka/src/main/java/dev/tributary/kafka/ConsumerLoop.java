@@ -77,6 +77,7 @@ final class ConsumerLoop implements Runnable {
 
   private final KafkaQueueAdapter adapter;
   private final KafkaSettings settings;
+  private final RecordDecoder decoder;
   private final Consumer<byte[], byte[]> consumer;
   private final String name;
   private final Thread thread;
@@ -108,6 +109,7 @@ final class ConsumerLoop implements Runnable {
   ConsumerLoop(KafkaQueueAdapter adapter, Consumer<byte[], byte[]> consumer, String name) {
     this.adapter = adapter;
     this.settings = adapter.settings();
+    this.decoder = adapter.decoder();
     this.consumer = consumer;
     this.name = name;
     this.thread = new Thread(this, name);
@@ -233,7 +235,7 @@ final class ConsumerLoop implements Runnable {
     for (int i = 0, n = records.size(); i < n; i++) {
       ConsumerRecord<byte[], byte[]> r = records.get(i);
       next = r.offset() + 1;
-      KafkaBatchContainer c = adapter.decode(r, state);
+      KafkaBatchContainer c = decoder.decode(r, state);
       if (c != null) {
         decoded.add(c);
       }

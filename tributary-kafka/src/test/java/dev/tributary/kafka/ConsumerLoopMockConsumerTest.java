@@ -165,7 +165,7 @@ class ConsumerLoopMockConsumerTest {
             "va".getBytes(StandardCharsets.UTF_8),
             headers,
             java.util.Optional.empty());
-    KafkaBatchContainer c = adapter.decode(r, adapter.state(tp));
+    KafkaBatchContainer c = adapter.decoder().decode(r, adapter.state(tp));
     assertThat(c.streamId()).isEqualTo(dev.tributary.StreamId.of("t", "key"));
     assertThat(c.sequenceToken()).isEqualTo(new dev.tributary.EventSequenceToken(42));
     assertThat((byte[]) c.event(0)).isEqualTo("va".getBytes(StandardCharsets.UTF_8));
