@@ -99,8 +99,7 @@ final class ConsumerLoop implements Runnable {
   private volatile boolean running = true;
   private volatile int consecutiveFailures;
   private volatile String lastFailure;
-  private long lastCommitNanos = System.nanoTime();
-  private long deliveredAtLastCommit;
+  private final CommitSchedule commits;
   private long lastCommitWarnNanos;
   private int commitFailureStreak;
   private int startAttempts;
@@ -110,6 +109,9 @@ final class ConsumerLoop implements Runnable {
     this.adapter = adapter;
     this.settings = adapter.settings();
     this.decoder = adapter.decoder();
+    this.commits =
+        new CommitSchedule(
+            settings.commitInterval(), settings.commitEveryRecords(), System.nanoTime());
     this.consumer = consumer;
     this.name = name;
     this.thread = new Thread(this, name);
@@ -462,13 +464,9 @@ final class ConsumerLoop implements Runnable {
         delivered += s.deliveredCount();
       }
     }
-    boolean due = now - lastCommitNanos >= settings.commitInterval().toNanos();
-    boolean many = delivered - deliveredAtLastCommit >= settings.commitEveryRecords();
-    if (!due && !many) {
+    if (!commits.due(now, delivered)) {
       return;
     }
-    lastCommitNanos = now;
-    deliveredAtLastCommit = delivered;
     Map<TopicPartition, PartitionState> states = new HashMap<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = candidates(owned.keySet(), states);
     if (offsets.isEmpty()) {
