@@ -67,18 +67,7 @@ final class KafkaFailureHandler implements StreamFailureHandler {
       // an agent still stopping after a revoke must not hold a later assignment's commits.
       PartitionState state = adapter.state(tp);
       deadLetters.send(
-          state != null && state.handedOut(k) ? state : null,
-          "undeliverable",
-          k.topic(),
-          k.partition(),
-          k.offset(),
-          k.timestampMillis(),
-          k.rawKey(),
-          k.rawValue(),
-          k.rawHeaders(),
-          failure.cause(),
-          failure.subscriptionId(),
-          k.streamId());
+          state != null && state.handedOut(k) ? state : null, DeadLetter.undeliverable(k, failure));
     } else {
       adapter.metrics().skipped(tp, "undeliverable");
       log.error(

@@ -118,19 +118,7 @@ final class RecordDecoder {
           r.value() == null ? 0 : r.value().length,
           deadLetters.topic(),
           cause.toString());
-      deadLetters.send(
-          state,
-          "poison",
-          r.topic(),
-          r.partition(),
-          r.offset(),
-          r.timestamp(),
-          r.key(),
-          r.value(),
-          r.headers().toArray(),
-          cause,
-          null,
-          null);
+      deadLetters.send(state, DeadLetter.poison(r, cause));
     } else {
       metrics.skipped(tp, "poison");
       log.error(
