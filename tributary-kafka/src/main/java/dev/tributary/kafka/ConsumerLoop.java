@@ -618,7 +618,7 @@ final class ConsumerLoop implements Runnable {
           delay.toMillis());
     }
     if (!queues.isEmpty()) {
-      adapter.ownership().add(queues, this);
+      adapter.balancer().add(queues, this);
     }
   }
 
@@ -691,7 +691,7 @@ final class ConsumerLoop implements Runnable {
     resume.retainAll(consumer.assignment());
     consumer.resume(resume);
     log.info("{}: {} start now that their committed offsets are known", name, started);
-    adapter.ownership().add(queues, this);
+    adapter.balancer().add(queues, this);
   }
 
   /**
@@ -724,7 +724,7 @@ final class ConsumerLoop implements Runnable {
     List<CompletableFuture<Void>> stops = new ArrayList<>();
     byHolder.forEach(
         (holder, queues) ->
-            stops.add(adapter.ownership().remove(queues, holder).toCompletableFuture()));
+            stops.add(adapter.balancer().remove(queues, holder).toCompletableFuture()));
     awaitAgents(
         CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])),
         moved,
@@ -770,7 +770,7 @@ final class ConsumerLoop implements Runnable {
     }
     if (!queues.isEmpty() && !adapter.isClosing()) {
       awaitAgents(
-          adapter.ownership().remove(queues, this),
+          adapter.balancer().remove(queues, this),
           held,
           "committing what they delivered so far, the rest is delivered again by the next owner");
     }

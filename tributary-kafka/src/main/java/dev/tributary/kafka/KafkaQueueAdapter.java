@@ -69,7 +69,6 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   }
 
   private final KafkaSettings settings;
-  private final ProviderContext context;
   private final String name;
   private final int maxBuffered;
   private final long maxBufferedBytes;
@@ -102,7 +101,6 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       Map<String, Integer> partitionCounts,
       IntFunction<Consumer<byte[], byte[]>> consumerFactory) {
     this.settings = settings;
-    this.context = context;
     this.name = context.providerName();
     this.maxBuffered = KafkaQueueAdapterFactory.resolvedMaxBuffered(settings, context.options());
     this.maxBufferedBytes = settings.maxBufferedBytesPerPartition();
@@ -462,25 +460,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return housekeeping;
   }
 
-  /** Failed polls so far, for tests. */
-  double metricsPollErrorsForTest() {
-    return context
-        .meterRegistry()
-        .get(KafkaMetrics.POLL_ERRORS)
-        .tag("provider", name)
-        .counter()
-        .count();
-  }
-
   KafkaStreamQueueMapper mapper() {
     return mapper;
   }
 
+  /** Which partitions this node owns; also the provider's queue balancer. */
   KafkaQueueBalancer balancer() {
-    return balancer;
-  }
-
-  KafkaQueueBalancer ownership() {
     return balancer;
   }
 
