@@ -1,5 +1,6 @@
 package dev.tributary.kafka;
 
+import dev.tributary.Incubating;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.spi.BackoffPolicy;
 import dev.tributary.spi.ProviderContext;
@@ -18,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 
 /**
@@ -150,6 +153,40 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
   public Set<QueueId> ownedPartitions() {
     KafkaQueueAdapter a = adapter;
     return a == null ? Set.of() : a.ownedPartitions();
+  }
+
+  /**
+   * Decodes records of {@code topic} as this provider's consumers do: the stream from the key (or
+   * the {@link Builder#nullKeyPolicy}), the value through the topic's deserializer, and the token,
+   * headers and timestamp from the record; the raw bytes are kept when {@link
+   * Builder#undeliverableEvents} is DEAD_LETTER. For tools that read the topics with a consumer of
+   * their own, and for benchmarks of the decoding. Works before and without {@link #createAdapter}.
+   *
+   * <p>Where the consumers hand a record that cannot be decoded to {@link Builder#poisonRecords},
+   * the function throws what the deserializer or the null-key policy threw, or an {@link
+   * IllegalArgumentException} for a record of another topic. Each function shares the stream ids of
+   * the keys it has seen, as a consumer does per partition, so confine it to one thread.
+   *
+   * @throws IllegalArgumentException when {@code topic} is not a topic of this factory
+   */
+  @Incubating
+  public Function<ConsumerRecord<byte[], byte[]>, KafkaBatchContainer> recordDecoder(String topic) {
+    TopicConfig config = settings.topics().get(topic);
+    if (config == null) {
+      throw new IllegalArgumentException(
+          "topic '"
+              + topic
+              + "' is not a topic of this factory; its topics are "
+              + settings.topics().keySet());
+    }
+    StreamIdTable streamIds = new StreamIdTable(topic);
+    return r -> {
+      if (!topic.equals(r.topic())) {
+        throw new IllegalArgumentException(
+            "a decoder of topic '" + topic + "' was given a record of topic '" + r.topic() + "'");
+      }
+      return RecordDecoder.decodeOrThrow(settings, r, topic, config, streamIds);
+    };
   }
 
   KafkaSettings settings() {

@@ -57,7 +57,8 @@ final class RecordDecoder {
 
   /**
    * Decodes {@code r} of {@code topic}, throwing what the null-key policy or the deserializer
-   * threw.
+   * threw: the one decoding path, behind {@link #decode} on the consumer threads and behind the
+   * public {@link KafkaQueueAdapterFactory#recordDecoder} on its caller's thread.
    */
   static KafkaBatchContainer decodeOrThrow(
       KafkaSettings settings,
