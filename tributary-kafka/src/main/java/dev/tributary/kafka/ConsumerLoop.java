@@ -77,6 +77,7 @@ final class ConsumerLoop implements Runnable {
 
   private final KafkaQueueAdapter adapter;
   private final KafkaSettings settings;
+  private final RecordDecoder decoder;
   private final Consumer<byte[], byte[]> consumer;
   private final String name;
   private final Thread thread;
@@ -98,8 +99,7 @@ final class ConsumerLoop implements Runnable {
   private volatile boolean running = true;
   private volatile int consecutiveFailures;
   private volatile String lastFailure;
-  private long lastCommitNanos = System.nanoTime();
-  private long deliveredAtLastCommit;
+  private final CommitSchedule commits;
   private long lastCommitWarnNanos;
   private int commitFailureStreak;
   private int startAttempts;
@@ -108,6 +108,10 @@ final class ConsumerLoop implements Runnable {
   ConsumerLoop(KafkaQueueAdapter adapter, Consumer<byte[], byte[]> consumer, String name) {
     this.adapter = adapter;
     this.settings = adapter.settings();
+    this.decoder = adapter.decoder();
+    this.commits =
+        new CommitSchedule(
+            settings.commitInterval(), settings.commitEveryRecords(), System.nanoTime());
     this.consumer = consumer;
     this.name = name;
     this.thread = new Thread(this, name);
@@ -233,7 +237,7 @@ final class ConsumerLoop implements Runnable {
     for (int i = 0, n = records.size(); i < n; i++) {
       ConsumerRecord<byte[], byte[]> r = records.get(i);
       next = r.offset() + 1;
-      KafkaBatchContainer c = adapter.decode(r, state);
+      KafkaBatchContainer c = decoder.decode(r, state);
       if (c != null) {
         decoded.add(c);
       }
@@ -460,13 +464,9 @@ final class ConsumerLoop implements Runnable {
         delivered += s.deliveredCount();
       }
     }
-    boolean due = now - lastCommitNanos >= settings.commitInterval().toNanos();
-    boolean many = delivered - deliveredAtLastCommit >= settings.commitEveryRecords();
-    if (!due && !many) {
+    if (!commits.due(now, delivered)) {
       return;
     }
-    lastCommitNanos = now;
-    deliveredAtLastCommit = delivered;
     Map<TopicPartition, PartitionState> states = new HashMap<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = candidates(owned.keySet(), states);
     if (offsets.isEmpty()) {
@@ -618,7 +618,7 @@ final class ConsumerLoop implements Runnable {
           delay.toMillis());
     }
     if (!queues.isEmpty()) {
-      adapter.ownership().add(queues, this);
+      adapter.balancer().add(queues, this);
     }
   }
 
@@ -691,7 +691,7 @@ final class ConsumerLoop implements Runnable {
     resume.retainAll(consumer.assignment());
     consumer.resume(resume);
     log.info("{}: {} start now that their committed offsets are known", name, started);
-    adapter.ownership().add(queues, this);
+    adapter.balancer().add(queues, this);
   }
 
   /**
@@ -724,7 +724,7 @@ final class ConsumerLoop implements Runnable {
     List<CompletableFuture<Void>> stops = new ArrayList<>();
     byHolder.forEach(
         (holder, queues) ->
-            stops.add(adapter.ownership().remove(queues, holder).toCompletableFuture()));
+            stops.add(adapter.balancer().remove(queues, holder).toCompletableFuture()));
     awaitAgents(
         CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])),
         moved,
@@ -770,7 +770,7 @@ final class ConsumerLoop implements Runnable {
     }
     if (!queues.isEmpty() && !adapter.isClosing()) {
       awaitAgents(
-          adapter.ownership().remove(queues, this),
+          adapter.balancer().remove(queues, this),
           held,
           "committing what they delivered so far, the rest is delivered again by the next owner");
     }

@@ -1,14 +1,13 @@
 package dev.tributary.kafka;
 
-import dev.tributary.StreamId;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.UUID;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
@@ -24,9 +23,10 @@ import org.slf4j.LoggerFactory;
  * record, because the commit never passed it).
  *
  * <p>Threading: {@link #send} is called from consumer threads (poison records) and agent threads
- * (failure handler) and never blocks; the producer is driven from the adapter's producer thread,
- * because {@code KafkaProducer.send} may block for {@code max.block.ms} while the cluster is
- * unreachable.
+ * (failure handler) and never blocks; the producer is driven from the producer thread that {@link
+ * KafkaEventWriter} lends it, because {@code KafkaProducer.send} may block for {@code max.block.ms}
+ * while the cluster is unreachable. Retries are scheduled on that thread too; the count of dead
+ * letters in flight is guarded by this object's monitor, under which nothing is called.
  */
 final class DeadLetterWriter {
   private static final Logger log = LoggerFactory.getLogger(DeadLetterWriter.class);
@@ -76,36 +76,25 @@ final class DeadLetterWriter {
   }
 
   /**
-   * Writes one record's copy. {@code state} may be null when its partition is no longer read here.
+   * Writes {@code letter}. {@code state} is the partition state whose commit waits for it, or null
+   * when its partition is no longer read here. Never blocks.
    */
-  void send(
-      PartitionState state,
-      String reason,
-      String originTopic,
-      int originPartition,
-      long offset,
-      long timestamp,
-      byte[] key,
-      byte[] value,
-      Header[] originalHeaders,
-      Throwable cause,
-      UUID subscriptionId,
-      StreamId streamId) {
+  void send(PartitionState state, DeadLetter letter) {
     if (state != null) {
-      state.deadLetterPending(offset);
+      state.deadLetterPending(letter.originOffset());
     }
     RecordHeaders headers = new RecordHeaders();
-    if (originalHeaders != null) {
-      for (Header h : originalHeaders) {
+    if (letter.headers() != null) {
+      for (Header h : letter.headers()) {
         headers.add(h);
       }
     }
-    add(headers, H_REASON, reason);
-    add(headers, H_TOPIC, originTopic);
-    add(headers, H_PARTITION, Integer.toString(originPartition));
-    add(headers, H_OFFSET, Long.toString(offset));
-    add(headers, H_TIMESTAMP, Long.toString(timestamp));
-    Throwable root = cause;
+    add(headers, H_REASON, letter.reason().tag());
+    add(headers, H_TOPIC, letter.originTopic());
+    add(headers, H_PARTITION, Integer.toString(letter.originPartition()));
+    add(headers, H_OFFSET, Long.toString(letter.originOffset()));
+    add(headers, H_TIMESTAMP, Long.toString(letter.originTimestamp()));
+    Throwable root = letter.cause();
     add(headers, H_EXCEPTION_CLASS, root == null ? "" : root.getClass().getName());
     add(
         headers,
@@ -113,30 +102,39 @@ final class DeadLetterWriter {
         root == null || root.getMessage() == null ? "" : root.getMessage());
     add(headers, H_PROVIDER, provider);
     add(headers, H_GROUP, groupId);
-    if (subscriptionId != null) {
-      add(headers, H_SUBSCRIPTION, subscriptionId.toString());
+    if (letter.subscriptionId() != null) {
+      add(headers, H_SUBSCRIPTION, letter.subscriptionId().toString());
     }
-    if (streamId != null) {
-      add(headers, H_STREAM_KEY, streamId.key());
+    if (letter.streamId() != null) {
+      add(headers, H_STREAM_KEY, letter.streamId().key());
     }
+    long timestamp = letter.originTimestamp();
     ProducerRecord<byte[], byte[]> record =
-        new ProducerRecord<>(topic, null, timestamp > 0 ? timestamp : null, key, value, headers);
+        new ProducerRecord<>(
+            topic, null, timestamp > 0 ? timestamp : null, letter.key(), letter.value(), headers);
     synchronized (this) {
       inFlight++;
     }
-    Origin origin = new Origin(state, originTopic, originPartition, offset, reason);
-    submit(origin, record, 1, Duration.ZERO);
+    submit(new Origin(state, letter), record, 1, Duration.ZERO);
   }
 
-  private record Origin(
-      PartitionState state, String topic, int partition, long offset, String reason) {
-    org.apache.kafka.common.TopicPartition tp() {
-      return new org.apache.kafka.common.TopicPartition(topic, partition);
+  /** A dead letter in flight and the partition state whose commit waits for it. */
+  private record Origin(PartitionState state, DeadLetter letter) {
+    TopicPartition tp() {
+      return letter.originPartitionId();
+    }
+
+    long offset() {
+      return letter.originOffset();
+    }
+
+    String reason() {
+      return letter.reason().tag();
     }
 
     @Override
     public String toString() {
-      return topic + "-" + partition + "@" + offset;
+      return letter.toString();
     }
   }
 

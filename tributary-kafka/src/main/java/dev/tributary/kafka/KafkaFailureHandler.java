@@ -4,6 +4,7 @@ import dev.tributary.spi.DeliveryFailure;
 import dev.tributary.spi.StreamFailureHandler;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +32,7 @@ final class KafkaFailureHandler implements StreamFailureHandler {
   @Override
   public CompletionStage<Void> onDeliveryFailure(DeliveryFailure failure) {
     if (failure.batch() instanceof KafkaBatchContainer k) {
-      adapter.undeliverable(k, failure);
+      undeliverable(k, failure);
     } else {
       log.error(
           "Provider {}: event {} of {} could not be delivered to subscription {}: {}",
@@ -51,6 +52,33 @@ final class KafkaFailureHandler implements StreamFailureHandler {
     } catch (Throwable t) {
       log.warn("Provider {}: the configured failureHandler threw", failure.providerName(), t);
       return CompletableFuture.completedFuture(null);
+    }
+  }
+
+  /** Dead-letters or skips {@code k}, per undeliverableEvents. */
+  private void undeliverable(KafkaBatchContainer k, DeliveryFailure failure) {
+    KafkaSettings settings = adapter.settings();
+    DeadLetterWriter deadLetters = adapter.deadLetters();
+    TopicPartition tp = k.topicPartition();
+    if (settings.undeliverableEvents() == FailureAction.DEAD_LETTER
+        && deadLetters != null
+        && k.hasRaw()) {
+      // The pending dead letter holds the commit of the assignment that handed the record out;
+      // an agent still stopping after a revoke must not hold a later assignment's commits.
+      PartitionState state = adapter.state(tp);
+      deadLetters.send(
+          state != null && state.handedOut(k) ? state : null, DeadLetter.undeliverable(k, failure));
+    } else {
+      adapter.metrics().skipped(tp, "undeliverable");
+      log.error(
+          "Provider {}: record {}@{} of stream {} could not be delivered to subscription {} within"
+              + " maxEventDeliveryTime and is skipped for it (undeliverableEvents = SKIP)",
+          adapter.name(),
+          tp,
+          k.offset(),
+          k.streamId(),
+          failure.subscriptionId(),
+          failure.cause());
     }
   }
 

@@ -1,10 +1,8 @@
 package dev.tributary.kafka;
 
-import dev.tributary.RetriableStreamingException;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamingException;
-import dev.tributary.spi.DeliveryFailure;
 import dev.tributary.spi.ProviderContext;
 import dev.tributary.spi.QueueAdapter;
 import dev.tributary.spi.QueueAdapterReceiver;
@@ -12,10 +10,8 @@ import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamProviderDirection;
 import io.micrometer.core.instrument.Meter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,71 +19,47 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeTopicsOptions;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Serializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka provider's adapter: produces events as records, runs the consumers whose fetched
- * records feed the partitions' receivers, and owns everything they share (partition states,
- * metrics, the dead-letter writer, the metadata check and the stall watchdog).
+ * The Kafka provider's adapter: the {@link QueueAdapter} the runtime sees, and the owner that wires
+ * the parts below, keeps the registry of partition states and runs the lifecycle (start, consumers,
+ * close).
  *
- * <h2>Threading</h2>
+ * <h2>Parts and their threads</h2>
  *
  * <ul>
- *   <li>Consumer threads ({@code tributary-<provider>-<n>-kafka-consumer-N}, {@link ConsumerLoop}):
- *       one per KafkaConsumer; fetch, decode, buffer, commit, rebalance.
- *   <li>The housekeeping thread: the partition-count check and the stall watchdog.
- *   <li>The producer thread: hands records to the KafkaProducer in submission order, for {@link
- *       #queueMessageBatch} and for dead letters, so that {@code KafkaProducer.send}, which blocks
- *       for up to {@code max.block.ms} when metadata is missing or its buffer is full, never blocks
- *       a caller. {@link #queueMessageBatch} itself is thread-safe and only serializes.
- *   <li>Agents' threads call the receivers, which never block.
+ *   <li>{@link ConsumerLoop}: one per KafkaConsumer, each on its consumer thread ({@code
+ *       tributary-<provider>-<n>-kafka-consumer-N}); fetch, buffer, commit, rebalance. It decodes
+ *       with the {@link RecordDecoder}, which hands poison records to the {@link DeadLetterWriter}.
+ *   <li>{@link KafkaEventWriter}: the producer and the producer thread ({@code
+ *       tributary-<provider>-<n>-kafka-producer}), for {@link #queueMessageBatch} and, shared, for
+ *       dead letters. {@link #queueMessageBatch} itself is thread-safe and only serializes.
+ *   <li>{@link PartitionHousekeeping}: the stall watchdog and the partition-count check on the
+ *       housekeeping thread ({@code tributary-<provider>-<n>-kafka-housekeeping}).
+ *   <li>{@link KafkaClientProperties}: what each client is created with.
+ *   <li>{@link KafkaQueueBalancer}: which partitions this node owns; {@link KafkaFailureHandler}:
+ *       undeliverable events, on the agents' threads. Agents' threads also call the receivers,
+ *       which never block.
  * </ul>
  *
  * <p>The partition registry is a concurrent map; each {@link PartitionState} documents its own
- * sharing. {@link #close()} runs after the runtime stopped every agent and closed the balancer.
+ * sharing. This object's monitor guards the list of consumer loops and the closing and closed
+ * flags; under it the consumers are created and their loops started, nothing else is called. {@link
+ * #close()} runs after the runtime stopped every agent and closed the balancer.
  */
 public final class KafkaQueueAdapter implements QueueAdapter {
   private static final Logger log = LoggerFactory.getLogger(KafkaQueueAdapter.class);
   private static final AtomicInteger CLIENT_SEQUENCE = new AtomicInteger();
-
-  /**
-   * How many events may wait for the producer thread before {@code onNext} fails fast: a bound on
-   * memory while the cluster is unreachable.
-   */
-  static final int MAX_PENDING_SENDS = 100_000;
-
-  /**
-   * The heap a buffered record is reckoned to cost beyond its key, value and header bytes: the
-   * container, its token, array headers and the ring slot come to about 100 bytes with compressed
-   * pointers (254 bytes per cached 100-byte event in docs/benchmarks.md, cache entry included); 200
-   * leaves room for keys whose stream id is not shared.
-   */
-  static final int RECORD_OVERHEAD_BYTES = 200;
 
   /** Where a partition starts; see {@link ConsumeMode}. */
   enum Start {
@@ -97,7 +69,6 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   }
 
   private final KafkaSettings settings;
-  private final ProviderContext context;
   private final String name;
   private final int maxBuffered;
   private final long maxBufferedBytes;
@@ -111,17 +82,14 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<PartitionState, List<Meter>> meters = new ConcurrentHashMap<>();
   private final Set<TopicPartition> modeApplied = ConcurrentHashMap.newKeySet();
-  private final ScheduledThreadPoolExecutor housekeeping;
-  private final ScheduledThreadPoolExecutor producerThread;
-  private final java.util.concurrent.atomic.AtomicInteger pendingSends =
-      new java.util.concurrent.atomic.AtomicInteger();
-  private final DeadLetterWriter deadLetters;
-  private final List<ConsumerLoop> loops = new ArrayList<>();
   private final String clientPrefix;
-  private final java.util.function.IntFunction<
-          org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
-      consumerFactory;
-  private volatile Producer<byte[], byte[]> producer;
+  private final KafkaClientProperties clientProperties;
+  private final KafkaEventWriter writer;
+  private final DeadLetterWriter deadLetters;
+  private final RecordDecoder decoder;
+  private final PartitionHousekeeping housekeeping;
+  private final List<ConsumerLoop> loops = new ArrayList<>();
+  private final IntFunction<Consumer<byte[], byte[]>> consumerFactory;
   private volatile boolean consumersStarted;
   private volatile boolean closing;
   private volatile boolean closed;
@@ -131,12 +99,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       ProviderContext context,
       Admin admin,
       Map<String, Integer> partitionCounts,
-      java.util.function.IntFunction<org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
-          consumerFactory) {
+      IntFunction<Consumer<byte[], byte[]>> consumerFactory) {
     this.settings = settings;
-    this.consumerFactory =
-        consumerFactory != null ? consumerFactory : i -> new KafkaConsumer<>(consumerProperties(i));
-    this.context = context;
     this.name = context.providerName();
     this.maxBuffered = KafkaQueueAdapterFactory.resolvedMaxBuffered(settings, context.options());
     this.maxBufferedBytes = settings.maxBufferedBytesPerPartition();
@@ -150,8 +114,22 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     this.metrics = new KafkaMetrics(context.meterRegistry(), name);
     this.balancer = new KafkaQueueBalancer(this);
     this.clientPrefix = "tributary-" + name + "-" + CLIENT_SEQUENCE.incrementAndGet();
-    this.housekeeping = daemonScheduler(clientPrefix + "-kafka-housekeeping");
-    this.producerThread = daemonScheduler(clientPrefix + "-kafka-producer");
+    this.clientProperties = new KafkaClientProperties(settings, clientPrefix);
+    this.consumerFactory =
+        consumerFactory != null
+            ? consumerFactory
+            : i -> new KafkaConsumer<>(clientProperties.consumer(i));
+    this.housekeeping =
+        new PartitionHousekeeping(
+            name,
+            settings,
+            admin,
+            mapper,
+            balancer,
+            registry.values(),
+            clientPrefix + "-kafka-housekeeping");
+    this.writer =
+        new KafkaEventWriter(name, settings, clientProperties, clientPrefix + "-kafka-producer");
     this.deadLetters =
         settings.deadLetterTopic() == null
             ? null
@@ -159,13 +137,15 @@ public final class KafkaQueueAdapter implements QueueAdapter {
                 name,
                 settings.groupId(),
                 settings.deadLetterTopic(),
-                this::producer,
+                writer::producer,
                 metrics,
                 settings.retryBackoff(),
-                producerThread);
+                writer.thread());
+    this.decoder = new RecordDecoder(name, settings, metrics, deadLetters);
   }
 
-  private static ScheduledThreadPoolExecutor daemonScheduler(String threadName) {
+  /** A one-thread scheduler whose daemon thread is called {@code threadName}. */
+  static ScheduledThreadPoolExecutor daemonScheduler(String threadName) {
     ScheduledThreadPoolExecutor s =
         new ScheduledThreadPoolExecutor(
             1,
@@ -183,7 +163,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     String provider = context.providerName();
     Admin admin;
     try {
-      admin = Admin.create(adminProperties(settings, provider));
+      admin = Admin.create(KafkaClientProperties.admin(settings, provider));
     } catch (KafkaException e) {
       throw new StreamingException(
           "Kafka provider '"
@@ -205,12 +185,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       throw e;
     }
     try {
-      adapter.warmUpProducer();
+      adapter.writer.warmUp();
     } catch (RuntimeException e) {
       adapter.close();
       throw e;
     }
-    adapter.startHousekeeping();
+    adapter.housekeeping.start();
     if (settings.staticAssignment() && settings.direction().reads()) {
       adapter.startConsumers();
     }
@@ -232,58 +212,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       KafkaSettings settings,
       ProviderContext context,
       Map<String, Integer> partitionCounts,
-      java.util.function.IntFunction<org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
-          consumers) {
+      IntFunction<Consumer<byte[], byte[]>> consumers) {
     return new KafkaQueueAdapter(settings, context, null, partitionCounts, consumers);
-  }
-
-  private static Map<String, Object> adminProperties(KafkaSettings s, String provider) {
-    Map<String, Object> p = new HashMap<>(s.clientProperties());
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrapServers());
-    p.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "tributary-" + provider + "-admin");
-    int timeout = (int) Math.min(Integer.MAX_VALUE, s.startupTimeout().toMillis());
-    p.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout);
-    p.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout);
-    return p;
-  }
-
-  /** The properties of consumer {@code index}: the user's, then the ones the adapter manages. */
-  Map<String, Object> consumerProperties(int index) {
-    Map<String, Object> p = new HashMap<>(settings.clientProperties());
-    p.putAll(settings.consumerProperties());
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    // Kafka would apply a reset policy to positions that retention removed too, silently: the
-    // consumer loops decide every start and restart themselves (see ConsumerLoop).
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-    p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-consumer-" + index);
-    p.putIfAbsent(
-        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-        Integer.toString(KafkaQueueAdapterFactory.DEFAULT_FETCH_MAX_WAIT_MS));
-    p.putIfAbsent(
-        ConsumerConfig.METADATA_MAX_AGE_CONFIG,
-        Long.toString(settings.metadataRefreshInterval().toMillis()));
-    if (!settings.consumerGroupProtocol()) {
-      p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
-      p.put(
-          ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-          CooperativeStickyAssignor.class.getName());
-    }
-    return p;
-  }
-
-  private Map<String, Object> producerProperties() {
-    Map<String, Object> p = new HashMap<>(settings.clientProperties());
-    p.putAll(settings.producerProperties());
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
-    p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, clientPrefix + "-producer");
-    return p;
   }
 
   // ---------------------------------------------------------------- QueueAdapter
@@ -319,158 +249,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       return CompletableFuture.failedFuture(
           new IllegalStateException("Kafka provider '" + name + "' is closed"));
     }
-    @SuppressWarnings("unchecked")
-    Serializer<Object> serializer = (Serializer<Object>) config.valueSerializer();
-    byte[] key = streamId.key().getBytes(StandardCharsets.UTF_8);
-    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(events.size());
-    for (Object event : events) {
-      RecordHeaders recordHeaders = new RecordHeaders();
-      if (headers != null) {
-        headers.forEach(recordHeaders::add);
-      }
-      byte[] value;
-      try {
-        value = serializer.serialize(topic, recordHeaders, event);
-      } catch (Throwable t) {
-        return CompletableFuture.failedFuture(
-            new StreamingException(
-                "cannot write an event of "
-                    + streamId
-                    + ": "
-                    + serializer.getClass().getName()
-                    + " failed to serialize "
-                    + (event == null ? "null" : event.getClass().getName())
-                    + " for topic '"
-                    + topic
-                    + "'; set a matching TopicConfig.withValueSerializer/withValueSerde: "
-                    + t,
-                t));
-      }
-      records.add(new ProducerRecord<>(topic, null, null, key, value, recordHeaders));
-    }
-    int n = records.size();
-    if (pendingSends.addAndGet(n) > MAX_PENDING_SENDS) {
-      pendingSends.addAndGet(-n);
-      return CompletableFuture.failedFuture(
-          new RetriableStreamingException(
-              "Kafka provider '"
-                  + name
-                  + "': "
-                  + MAX_PENDING_SENDS
-                  + " events are already waiting to be handed to the producer (is the cluster at '"
-                  + settings.bootstrapServers()
-                  + "' reachable?); retry later"));
-    }
-    List<CompletableFuture<Void>> acks = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      acks.add(new CompletableFuture<>());
-    }
-    try {
-      producerThread.execute(() -> sendAll(streamId, records, acks));
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      pendingSends.addAndGet(-n);
-      return CompletableFuture.failedFuture(
-          new IllegalStateException("Kafka provider '" + name + "' is closed", e));
-    }
-    return n == 1
-        ? acks.get(0)
-        : CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0]));
-  }
-
-  /**
-   * Hands records to the producer on the producer thread, in submission order. {@code send} may
-   * block there (no metadata during an outage, full buffer) without blocking any caller.
-   */
-  private void sendAll(
-      StreamId streamId,
-      List<ProducerRecord<byte[], byte[]>> records,
-      List<CompletableFuture<Void>> acks) {
-    for (int i = 0; i < records.size(); i++) {
-      CompletableFuture<Void> ack = acks.get(i);
-      try {
-        producer()
-            .send(
-                records.get(i),
-                (md, e) -> {
-                  if (e == null) {
-                    ack.complete(null);
-                  } else {
-                    ack.completeExceptionally(produceFailure(streamId, e));
-                  }
-                });
-      } catch (Throwable t) {
-        ack.completeExceptionally(produceFailure(streamId, t));
-      } finally {
-        pendingSends.decrementAndGet();
-      }
-    }
-  }
-
-  private StreamingException produceFailure(StreamId id, Throwable e) {
-    String msg =
-        "writing an event of "
-            + id
-            + " to Kafka provider '"
-            + name
-            + "' (bootstrapServers '"
-            + settings.bootstrapServers()
-            + "') failed: "
-            + e;
-    return e instanceof RetriableException
-            || e instanceof org.apache.kafka.common.errors.TimeoutException
-        ? new RetriableStreamingException(msg, e)
-        : new StreamingException(msg, e);
-  }
-
-  /**
-   * Creates the producer and loads the metadata of every topic it writes to, while the cluster is
-   * known to be reachable: with metadata cached, {@code send} buffers records during a later outage
-   * instead of blocking the caller for {@code max.block.ms} per record.
-   */
-  private void warmUpProducer() {
-    List<String> topics = new ArrayList<>();
-    if (settings.direction().writes()) {
-      topics.addAll(settings.topics().keySet());
-    }
-    if (settings.deadLetterTopic() != null) {
-      topics.add(settings.deadLetterTopic());
-    }
-    if (topics.isEmpty()) {
-      return;
-    }
-    Producer<byte[], byte[]> p = producer();
-    for (String topic : topics) {
-      try {
-        p.partitionsFor(topic);
-      } catch (RuntimeException e) {
-        throw new StreamingException(
-            "Kafka provider '"
-                + name
-                + "': the producer cannot load the metadata of topic '"
-                + topic
-                + "' from bootstrapServers '"
-                + settings.bootstrapServers()
-                + "': "
-                + e,
-            e);
-      }
-    }
-  }
-
-  Producer<byte[], byte[]> producer() {
-    Producer<byte[], byte[]> p = producer;
-    if (p != null) {
-      return p;
-    }
-    synchronized (this) {
-      if (closed) {
-        throw new IllegalStateException("Kafka provider '" + name + "' is closed");
-      }
-      if (producer == null) {
-        producer = new KafkaProducer<>(producerProperties());
-      }
-      return producer;
-    }
+    return writer.write(streamId, config, events, headers);
   }
 
   @Override
@@ -504,8 +283,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     }
     consumersStarted = true;
     for (int i = 0; i < settings.consumerThreads(); i++) {
-      org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer =
-          consumerFactory.apply(i);
+      Consumer<byte[], byte[]> consumer = consumerFactory.apply(i);
       ConsumerLoop loop = new ConsumerLoop(this, consumer, clientPrefix + "-kafka-consumer-" + i);
       loops.add(loop);
     }
@@ -652,242 +430,6 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return out;
   }
 
-  /**
-   * Turns a fetched record into a batch, or hands it to the poison policy and returns null. Runs on
-   * a consumer thread; never throws.
-   */
-  KafkaBatchContainer decode(ConsumerRecord<byte[], byte[]> r, PartitionState state) {
-    TopicConfig config = state.config;
-    StreamId streamId;
-    Object value;
-    try {
-      if (r.key() != null) {
-        streamId = state.streamIds.idOf(r.key());
-      } else {
-        String key = settings.nullKeyPolicy().streamKey(r.topic(), r.partition());
-        if (key == null) {
-          throw new IllegalStateException("the nullKeyPolicy returned null");
-        }
-        streamId = StreamId.of(state.tp.topic(), key);
-      }
-      value = config.valueDeserializer().deserialize(r.topic(), r.headers(), r.value());
-    } catch (Throwable t) {
-      poison(r, state, t);
-      return null;
-    }
-    return new KafkaBatchContainer(
-        streamId,
-        r.partition(),
-        r.offset(),
-        value,
-        r.headers(),
-        r.timestamp(),
-        r.key(),
-        r.value(),
-        settings.undeliverableEvents() == FailureAction.DEAD_LETTER,
-        sizeOf(r));
-  }
-
-  /**
-   * What a decoded record is reckoned to occupy in memory: its serialized key, value and headers
-   * plus {@link #RECORD_OVERHEAD_BYTES} for the container, its token and stream id. An estimate: a
-   * deserializer may build a larger object than the bytes it read.
-   */
-  static int sizeOf(ConsumerRecord<byte[], byte[]> r) {
-    long size =
-        RECORD_OVERHEAD_BYTES
-            + Math.max(0, r.serializedKeySize())
-            + Math.max(0, r.serializedValueSize());
-    for (Header h : r.headers().toArray()) {
-      size += h.key().length() + (h.value() == null ? 0 : h.value().length) + 32;
-    }
-    return (int) Math.min(Integer.MAX_VALUE, size);
-  }
-
-  private void poison(ConsumerRecord<byte[], byte[]> r, PartitionState state, Throwable cause) {
-    TopicPartition tp = state.tp;
-    metrics.poison(tp);
-    if (settings.poisonRecords() == FailureAction.DEAD_LETTER && deadLetters != null) {
-      log.warn(
-          "Provider {}: poison record {}@{} (value of {} bytes) could not be decoded; writing it to"
-              + " dead-letter topic {}: {}",
-          name,
-          tp,
-          r.offset(),
-          r.value() == null ? 0 : r.value().length,
-          deadLetters.topic(),
-          cause.toString());
-      deadLetters.send(
-          state,
-          "poison",
-          r.topic(),
-          r.partition(),
-          r.offset(),
-          r.timestamp(),
-          r.key(),
-          r.value(),
-          r.headers().toArray(),
-          cause,
-          null,
-          null);
-    } else {
-      metrics.skipped(tp, "poison");
-      log.error(
-          "Provider {}: poison record {}@{} could not be decoded and is skipped (poisonRecords ="
-              + " SKIP); set deadLetterTopic to keep such records",
-          name,
-          tp,
-          r.offset(),
-          cause);
-    }
-  }
-
-  /** Handles an event that no subscription could process; called on the agent's thread. */
-  void undeliverable(KafkaBatchContainer k, DeliveryFailure failure) {
-    TopicPartition tp = k.topicPartition();
-    if (settings.undeliverableEvents() == FailureAction.DEAD_LETTER
-        && deadLetters != null
-        && k.hasRaw()) {
-      // The pending dead letter holds the commit of the assignment that handed the record out;
-      // an agent still stopping after a revoke must not hold a later assignment's commits.
-      PartitionState state = registry.get(tp);
-      deadLetters.send(
-          state != null && state.handedOut(k) ? state : null,
-          "undeliverable",
-          k.topic(),
-          k.partition(),
-          k.offset(),
-          k.timestampMillis(),
-          k.rawKey(),
-          k.rawValue(),
-          k.rawHeaders(),
-          failure.cause(),
-          failure.subscriptionId(),
-          k.streamId());
-    } else {
-      metrics.skipped(tp, "undeliverable");
-      log.error(
-          "Provider {}: record {}@{} of stream {} could not be delivered to subscription {} within"
-              + " maxEventDeliveryTime and is skipped for it (undeliverableEvents = SKIP)",
-          name,
-          tp,
-          k.offset(),
-          k.streamId(),
-          failure.subscriptionId(),
-          failure.cause());
-    }
-  }
-
-  // ---------------------------------------------------------------- housekeeping
-
-  private void startHousekeeping() {
-    long stallCheck = Math.max(50, Math.min(5_000, settings.stallTimeout().toMillis() / 4));
-    housekeeping.scheduleWithFixedDelay(
-        this::guardedWatchdog, stallCheck, stallCheck, TimeUnit.MILLISECONDS);
-    long refresh = settings.metadataRefreshInterval().toMillis();
-    housekeeping.scheduleWithFixedDelay(
-        this::guardedMetadataCheck, refresh, refresh, TimeUnit.MILLISECONDS);
-  }
-
-  private void guardedWatchdog() {
-    try {
-      watchdog();
-    } catch (Throwable t) {
-      log.warn("Provider {}: the stall watchdog failed; it runs again", name, t);
-    }
-  }
-
-  private void watchdog() {
-    long now = System.nanoTime();
-    for (PartitionState s : registry.values()) {
-      long w = s.deliveredWatermark();
-      long lag = s.lag();
-      if (w != s.watchedWatermark || lag == 0 || s.watchedSinceNanos == 0) {
-        s.watchedWatermark = w;
-        s.watchedSinceNanos = now;
-        if (s.stalled) {
-          s.stalled = false;
-          log.info("Provider {}: partition {} delivers again (lag {})", name, s.tp, lag);
-        }
-        continue;
-      }
-      if (!s.stalled && now - s.watchedSinceNanos >= settings.stallTimeout().toNanos()) {
-        s.stalled = true;
-        log.warn(
-            "Provider {}: partition {} is stalled: lag {} records and nothing delivered for {}"
-                + " (delivered watermark {}, committed {}). Why: {}",
-            name,
-            s.tp,
-            lag,
-            settings.stallTimeout(),
-            w,
-            s.committed,
-            stallReason(s));
-      }
-    }
-  }
-
-  /** A human explanation of why a partition does not move. */
-  String stallReason(PartitionState s) {
-    ConsumerLoop loop = s.owner;
-    String failing = loop == null ? null : loop.failure();
-    if (failing != null) {
-      return "its consumer is failing: " + failing;
-    }
-    if (s.pendingDeadLetters() > 0) {
-      return s.pendingDeadLetters()
-          + " dead letter(s) to "
-          + settings.deadLetterTopic()
-          + " are not written yet (see "
-          + KafkaMetrics.DEAD_LETTER_FAILURES
-          + ")";
-    }
-    if (s.paused) {
-      return "paused by backpressure: "
-          + s.bufferedCount
-          + " records are buffered because the agent's cache is full; a slow or blocked"
-          + " subscription holds the oldest cached events";
-    }
-    long oldest = s.oldestHandedOut();
-    if (oldest >= 0) {
-      return "waiting for subscriptions to acknowledge offset "
-          + oldest
-          + ": a handler is slow, blocked, or failing and being retried for up to"
-          + " maxEventDeliveryTime";
-    }
-    if (s.bufferedCount > 0) {
-      return s.bufferedCount + " records are buffered but the agent does not read them";
-    }
-    return "the consumer fetches nothing (broker or partition leader unavailable?)";
-  }
-
-  private void guardedMetadataCheck() {
-    try {
-      checkPartitionCounts();
-    } catch (Throwable t) {
-      log.debug("Provider {}: partition-count check failed; it runs again", name, t);
-    }
-  }
-
-  private void checkPartitionCounts() throws Exception {
-    int ms = (int) Math.min(Integer.MAX_VALUE, settings.metadataRefreshInterval().toMillis());
-    Map<String, TopicDescription> d =
-        admin
-            .describeTopics(settings.topics().keySet(), new DescribeTopicsOptions().timeoutMs(ms))
-            .allTopicNames()
-            .get(ms, TimeUnit.MILLISECONDS);
-    Map<String, Integer> counts = new HashMap<>();
-    d.forEach((t, desc) -> counts.put(t, desc.partitions().size()));
-    List<QueueId> added = mapper.grow(counts);
-    if (added.isEmpty()) {
-      return;
-    }
-    log.info("Provider {}: topics gained partitions {}", name, added);
-    if (settings.staticAssignment() && balancer.isStarted()) {
-      balancer.add(added);
-    }
-  }
-
   // ---------------------------------------------------------------- accessors
 
   KafkaSettings settings() {
@@ -898,25 +440,32 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return metrics;
   }
 
-  /** Failed polls so far, for tests. */
-  double metricsPollErrorsForTest() {
-    return context
-        .meterRegistry()
-        .get(KafkaMetrics.POLL_ERRORS)
-        .tag("provider", name)
-        .counter()
-        .count();
+  /** The properties each Kafka client is created with. */
+  KafkaClientProperties clientProperties() {
+    return clientProperties;
+  }
+
+  /** The decoder of fetched records, for the consumer loops. */
+  RecordDecoder decoder() {
+    return decoder;
+  }
+
+  /** The dead-letter writer, or null without a dead-letter topic. */
+  DeadLetterWriter deadLetters() {
+    return deadLetters;
+  }
+
+  /** The stall watchdog and the partition-count check. */
+  PartitionHousekeeping housekeeping() {
+    return housekeeping;
   }
 
   KafkaStreamQueueMapper mapper() {
     return mapper;
   }
 
+  /** Which partitions this node owns; also the provider's queue balancer. */
   KafkaQueueBalancer balancer() {
-    return balancer;
-  }
-
-  KafkaQueueBalancer ownership() {
     return balancer;
   }
 
@@ -926,10 +475,6 @@ public final class KafkaQueueAdapter implements QueueAdapter {
 
   StreamFailureHandler failureHandler(QueueId queueId) {
     return new KafkaFailureHandler(this);
-  }
-
-  ScheduledExecutorService housekeeping() {
-    return housekeeping;
   }
 
   // ---------------------------------------------------------------- close
@@ -947,22 +492,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       }
       closed = true;
     }
-    housekeeping.shutdownNow();
-    producerThread.shutdown();
-    try {
-      producerThread.awaitTermination(settings.closeTimeout().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    producerThread.shutdownNow();
-    Producer<byte[], byte[]> p = producer;
-    if (p != null) {
-      try {
-        p.close(settings.closeTimeout());
-      } catch (Throwable t) {
-        log.warn("Provider {}: closing the producer failed", name, t);
-      }
-    }
+    housekeeping.close();
+    writer.close();
     try {
       if (admin != null) {
         admin.close(settings.closeTimeout());

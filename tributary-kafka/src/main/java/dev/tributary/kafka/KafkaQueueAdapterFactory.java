@@ -1,5 +1,6 @@
 package dev.tributary.kafka;
 
+import dev.tributary.Incubating;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.spi.BackoffPolicy;
 import dev.tributary.spi.ProviderContext;
@@ -18,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 
 /**
@@ -152,6 +155,40 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
     return a == null ? Set.of() : a.ownedPartitions();
   }
 
+  /**
+   * Decodes records of {@code topic} as this provider's consumers do: the stream from the key (or
+   * the {@link Builder#nullKeyPolicy}), the value through the topic's deserializer, and the token,
+   * headers and timestamp from the record; the raw bytes are kept when {@link
+   * Builder#undeliverableEvents} is DEAD_LETTER. For tools that read the topics with a consumer of
+   * their own, and for benchmarks of the decoding. Works before and without {@link #createAdapter}.
+   *
+   * <p>Where the consumers hand a record that cannot be decoded to {@link Builder#poisonRecords},
+   * the function throws what the deserializer or the null-key policy threw, or an {@link
+   * IllegalArgumentException} for a record of another topic. Each function shares the stream ids of
+   * the keys it has seen, as a consumer does per partition, so confine it to one thread.
+   *
+   * @throws IllegalArgumentException when {@code topic} is not a topic of this factory
+   */
+  @Incubating
+  public Function<ConsumerRecord<byte[], byte[]>, KafkaBatchContainer> recordDecoder(String topic) {
+    TopicConfig config = settings.topics().get(topic);
+    if (config == null) {
+      throw new IllegalArgumentException(
+          "topic '"
+              + topic
+              + "' is not a topic of this factory; its topics are "
+              + settings.topics().keySet());
+    }
+    StreamIdTable streamIds = new StreamIdTable(topic);
+    return r -> {
+      if (!topic.equals(r.topic())) {
+        throw new IllegalArgumentException(
+            "a decoder of topic '" + topic + "' was given a record of topic '" + r.topic() + "'");
+      }
+      return RecordDecoder.decodeOrThrow(settings, r, topic, config, streamIds);
+    };
+  }
+
   KafkaSettings settings() {
     return settings;
   }
@@ -191,13 +228,54 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
     private final Map<String, String> consumerProperties = new LinkedHashMap<>();
     private final Map<String, String> producerProperties = new LinkedHashMap<>();
     private final Map<String, String> adminProperties = new LinkedHashMap<>();
-    private final Map<String, Object> set = new LinkedHashMap<>();
+
+    // Each option, typed; the name is only for messages.
+    private final Option<String> bootstrapServers = new Option<>("bootstrapServers", String.class);
+    private final Option<String> consumerGroupId = new Option<>("consumerGroupId", String.class);
+    private final Option<ConsumeMode> consumeMode = new Option<>("consumeMode", ConsumeMode.class);
+    private final Option<ConsumeMode> whenNoCommittedOffset =
+        new Option<>("whenNoCommittedOffset", ConsumeMode.class);
+    private final Option<Boolean> staticAssignment =
+        new Option<>("staticAssignment", Boolean.class);
+    private final Option<Integer> consumerThreads = new Option<>("consumerThreads", Integer.class);
+    private final Option<Integer> maxBufferedRecordsPerPartition =
+        new Option<>("maxBufferedRecordsPerPartition", Integer.class);
+    private final Option<Long> maxBufferedBytesPerPartition =
+        new Option<>("maxBufferedBytesPerPartition", Long.class);
+    private final Option<Duration> pollTimeout = new Option<>("pollTimeout", Duration.class);
+    private final Option<Duration> commitInterval = new Option<>("commitInterval", Duration.class);
+    private final Option<Integer> commitEveryRecords =
+        new Option<>("commitEveryRecords", Integer.class);
+    private final Option<Duration> revokeTimeout = new Option<>("revokeTimeout", Duration.class);
+    private final Option<Duration> closeTimeout = new Option<>("closeTimeout", Duration.class);
+    private final Option<Duration> startupTimeout = new Option<>("startupTimeout", Duration.class);
+    private final Option<Duration> metadataRefreshInterval =
+        new Option<>("metadataRefreshInterval", Duration.class);
+    private final Option<Duration> stallTimeout = new Option<>("stallTimeout", Duration.class);
+    private final Option<BackoffPolicy> retryBackoff =
+        new Option<>("retryBackoff", BackoffPolicy.class);
+    private final Option<NullKeyPolicy> nullKeyPolicy =
+        new Option<>("nullKeyPolicy", NullKeyPolicy.class);
+    private final Option<String> deadLetterTopic = new Option<>("deadLetterTopic", String.class);
+    private final Option<FailureAction> poisonRecords =
+        new Option<>("poisonRecords", FailureAction.class);
+    private final Option<FailureAction> undeliverableEvents =
+        new Option<>("undeliverableEvents", FailureAction.class);
+    private final Option<Boolean> faultSubscriptionsOnError =
+        new Option<>("faultSubscriptionsOnError", Boolean.class);
+    private final Option<StreamFailureHandler> failureHandler =
+        new Option<>("failureHandler", StreamFailureHandler.class);
+    private final Option<StreamProviderDirection> direction =
+        new Option<>("direction", StreamProviderDirection.class);
+
+    /** The dead-letter topic's config, from the last deadLetterTopic call that had one. */
+    private TopicConfig deadLetterTopicConfig;
 
     private Builder() {}
 
     /** Sets the brokers to bootstrap from, {@code host:port[,host:port...]}; required. */
     public Builder bootstrapServers(String servers) {
-      record("bootstrapServers", servers);
+      assign(bootstrapServers, servers);
       return this;
     }
 
@@ -206,7 +284,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * is where delivered offsets are committed.
      */
     public Builder consumerGroupId(String groupId) {
-      record("consumerGroupId", groupId);
+      assign(consumerGroupId, groupId);
       return this;
     }
 
@@ -230,7 +308,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
 
     /** Sets where a partition starts when this runtime first reads it [LAST_COMMITTED_MESSAGE]. */
     public Builder consumeMode(ConsumeMode mode) {
-      record("consumeMode", mode);
+      assign(consumeMode, mode);
       return this;
     }
 
@@ -240,7 +318,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * or STREAM_END.
      */
     public Builder whenNoCommittedOffset(ConsumeMode mode) {
-      record("whenNoCommittedOffset", mode);
+      assign(whenNoCommittedOffset, mode);
       return this;
     }
 
@@ -250,13 +328,13 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * balancer such as {@code StaticQueueBalancer.share(i, n)}.
      */
     public Builder staticAssignment() {
-      record("staticAssignment", Boolean.TRUE);
+      assign(staticAssignment, Boolean.TRUE);
       return this;
     }
 
     /** Sets how many KafkaConsumers (each on its own thread) this node runs [1]; 1 to 64. */
     public Builder consumerThreads(int threads) {
-      record("consumerThreads", threads);
+      assign(consumerThreads, threads);
       return this;
     }
 
@@ -266,7 +344,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * partition resumes when its buffer is half empty by records and by bytes.
      */
     public Builder maxBufferedRecordsPerPartition(int records) {
-      record("maxBufferedRecordsPerPartition", records);
+      assign(maxBufferedRecordsPerPartition, records);
       return this;
     }
 
@@ -277,7 +355,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * bytes.
      */
     public Builder maxBufferedBytesPerPartition(long bytes) {
-      record("maxBufferedBytesPerPartition", bytes);
+      assign(maxBufferedBytesPerPartition, bytes);
       return this;
     }
 
@@ -287,13 +365,13 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * records, which poll returns as soon as they arrive.
      */
     public Builder pollTimeout(Duration timeout) {
-      record("pollTimeout", timeout);
+      assign(pollTimeout, timeout);
       return this;
     }
 
     /** Sets how often delivered offsets are committed [1 s]; 10 ms to 1 h. */
     public Builder commitInterval(Duration interval) {
-      record("commitInterval", interval);
+      assign(commitInterval, interval);
       return this;
     }
 
@@ -303,7 +381,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * every commit is a write on the broker, so low values cost throughput.
      */
     public Builder commitEveryRecords(int records) {
-      record("commitEveryRecords", records);
+      assign(commitEveryRecords, records);
       return this;
     }
 
@@ -312,7 +390,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * committed and it is released [the provider's drainTimeout + 5 s]; at least 1 ms.
      */
     public Builder revokeTimeout(Duration timeout) {
-      record("revokeTimeout", timeout);
+      assign(revokeTimeout, timeout);
       return this;
     }
 
@@ -321,7 +399,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * long a synchronous commit may take [10 s]; at least 1 ms.
      */
     public Builder closeTimeout(Duration timeout) {
-      record("closeTimeout", timeout);
+      assign(closeTimeout, timeout);
       return this;
     }
 
@@ -330,7 +408,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * 100 ms to 10 min.
      */
     public Builder startupTimeout(Duration timeout) {
-      record("startupTimeout", timeout);
+      assign(startupTimeout, timeout);
       return this;
     }
 
@@ -339,7 +417,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * [30 s]; 100 ms to 1 h.
      */
     public Builder metadataRefreshInterval(Duration interval) {
-      record("metadataRefreshInterval", interval);
+      assign(metadataRefreshInterval, interval);
       return this;
     }
 
@@ -348,7 +426,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * stalled, with a WARN log saying why [2 min]; 100 ms to 1 day.
      */
     public Builder stallTimeout(Duration timeout) {
-      record("stallTimeout", timeout);
+      assign(stallTimeout, timeout);
       return this;
     }
 
@@ -357,13 +435,13 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * 100 ms .. 10 s with jitter].
      */
     public Builder retryBackoff(BackoffPolicy backoff) {
-      record("retryBackoff", backoff);
+      assign(retryBackoff, backoff);
       return this;
     }
 
     /** Sets the stream key of records without a key [{@link NullKeyPolicy#perPartition()}]. */
     public Builder nullKeyPolicy(NullKeyPolicy policy) {
-      record("nullKeyPolicy", policy);
+      assign(nullKeyPolicy, policy);
       return this;
     }
 
@@ -377,11 +455,11 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
 
     /** Sets the dead-letter topic and how to create it. */
     public Builder deadLetterTopic(String name, TopicConfig config) {
-      record("deadLetterTopic", name);
+      assign(deadLetterTopic, name);
       if (config == null) {
         problems.add("deadLetterTopic '" + name + "' had a null TopicConfig");
       } else {
-        set.put("deadLetterTopicConfig", config);
+        deadLetterTopicConfig = config;
       }
       return this;
     }
@@ -391,7 +469,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * dead-letter topic is set, else SKIP].
      */
     public Builder poisonRecords(FailureAction action) {
-      record("poisonRecords", action);
+      assign(poisonRecords, action);
       return this;
     }
 
@@ -400,7 +478,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * maxEventDeliveryTime} [DEAD_LETTER when a dead-letter topic is set, else SKIP].
      */
     public Builder undeliverableEvents(FailureAction action) {
-      record("undeliverableEvents", action);
+      assign(undeliverableEvents, action);
       return this;
     }
 
@@ -409,19 +487,19 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      * for it [false]; implicit subscriptions are never faulted.
      */
     public Builder faultSubscriptionsOnError(boolean fault) {
-      record("faultSubscriptionsOnError", fault);
+      assign(faultSubscriptionsOnError, fault);
       return this;
     }
 
     /** Adds a handler called after the adapter's own handling of an undeliverable event [none]. */
     public Builder failureHandler(StreamFailureHandler handler) {
-      record("failureHandler", handler);
+      assign(failureHandler, handler);
       return this;
     }
 
     /** Sets whether the provider consumes, produces or both [READ_WRITE]. */
     public Builder direction(StreamProviderDirection direction) {
-      record("direction", direction);
+      assign(this.direction, direction);
       return this;
     }
 
@@ -459,12 +537,13 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       return this;
     }
 
-    private void record(String option, Object value) {
-      if (set.containsKey(option)) {
-        problems.add(option + " was set twice ('" + set.get(option) + "', then '" + value + "')");
+    private <T> void assign(Option<T> option, T value) {
+      if (option.set) {
+        problems.add(option.name + " was set twice ('" + option.value + "', then '" + value + "')");
         return;
       }
-      set.put(option, value);
+      option.set = true;
+      option.value = value;
     }
 
     /**
@@ -475,7 +554,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
      */
     public KafkaQueueAdapterFactory build() {
       List<String> errors = new ArrayList<>(problems);
-      String servers = string(errors, "bootstrapServers", true);
+      String servers = string(errors, bootstrapServers, true);
       if (servers != null) {
         for (String s : servers.split(",", -1)) {
           if (!HOST_PORT.matcher(s.trim()).matches() || !portOk(s.trim())) {
@@ -489,7 +568,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
           }
         }
       }
-      String groupId = string(errors, "consumerGroupId", true);
+      String groupId = string(errors, consumerGroupId, true);
       if (topics.isEmpty()) {
         errors.add(
             "no topic was added but at least one is required: call topic(name, TopicConfig)");
@@ -497,36 +576,36 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       for (Map.Entry<String, TopicConfig> e : topics.entrySet()) {
         checkTopic(errors, "topic", e.getKey(), e.getValue());
       }
-      ConsumeMode mode = typed(errors, "consumeMode", ConsumeMode.class);
-      ConsumeMode noCommit = typed(errors, "whenNoCommittedOffset", ConsumeMode.class);
+      ConsumeMode mode = present(errors, consumeMode);
+      ConsumeMode noCommit = present(errors, whenNoCommittedOffset);
       if (noCommit == ConsumeMode.LAST_COMMITTED_MESSAGE) {
         errors.add(
             "whenNoCommittedOffset was LAST_COMMITTED_MESSAGE but it must be STREAM_START or"
                 + " STREAM_END: it says where to start when there is no committed offset");
       }
-      boolean staticAssignment = set.containsKey("staticAssignment");
-      Integer threads = intRange(errors, "consumerThreads", 1, 64);
-      Integer maxBuffered = intRange(errors, "maxBufferedRecordsPerPartition", 1, 10_000_000);
-      Long maxBufferedBytes = longRange(errors, "maxBufferedBytesPerPartition", 1L << 10, 1L << 30);
+      boolean staticAssignment = this.staticAssignment.set;
+      Integer threads = intRange(errors, consumerThreads, 1, 64);
+      Integer maxBuffered = intRange(errors, maxBufferedRecordsPerPartition, 1, 10_000_000);
+      Long maxBufferedBytes = longRange(errors, maxBufferedBytesPerPartition, 1L << 10, 1L << 30);
       Duration pollTimeout =
-          duration(errors, "pollTimeout", Duration.ofMillis(1), Duration.ofSeconds(10));
+          duration(errors, this.pollTimeout, Duration.ofMillis(1), Duration.ofSeconds(10));
       Duration commitInterval =
-          duration(errors, "commitInterval", Duration.ofMillis(10), Duration.ofHours(1));
-      Integer commitEvery = intRange(errors, "commitEveryRecords", 1, Integer.MAX_VALUE);
+          duration(errors, this.commitInterval, Duration.ofMillis(10), Duration.ofHours(1));
+      Integer commitEvery = intRange(errors, commitEveryRecords, 1, Integer.MAX_VALUE);
       Duration revokeTimeout =
-          duration(errors, "revokeTimeout", Duration.ofMillis(1), Duration.ofDays(1));
+          duration(errors, this.revokeTimeout, Duration.ofMillis(1), Duration.ofDays(1));
       Duration closeTimeout =
-          duration(errors, "closeTimeout", Duration.ofMillis(1), Duration.ofDays(1));
+          duration(errors, this.closeTimeout, Duration.ofMillis(1), Duration.ofDays(1));
       Duration startupTimeout =
-          duration(errors, "startupTimeout", Duration.ofMillis(100), Duration.ofMinutes(10));
+          duration(errors, this.startupTimeout, Duration.ofMillis(100), Duration.ofMinutes(10));
       Duration metadataRefresh =
-          duration(errors, "metadataRefreshInterval", Duration.ofMillis(100), Duration.ofHours(1));
+          duration(errors, metadataRefreshInterval, Duration.ofMillis(100), Duration.ofHours(1));
       Duration stallTimeout =
-          duration(errors, "stallTimeout", Duration.ofMillis(100), Duration.ofDays(1));
-      BackoffPolicy retryBackoff = typed(errors, "retryBackoff", BackoffPolicy.class);
-      NullKeyPolicy nullKeyPolicy = typed(errors, "nullKeyPolicy", NullKeyPolicy.class);
-      String dlt = string(errors, "deadLetterTopic", false);
-      TopicConfig dltConfig = (TopicConfig) set.get("deadLetterTopicConfig");
+          duration(errors, this.stallTimeout, Duration.ofMillis(100), Duration.ofDays(1));
+      BackoffPolicy retryBackoff = present(errors, this.retryBackoff);
+      NullKeyPolicy nullKeyPolicy = present(errors, this.nullKeyPolicy);
+      String dlt = string(errors, deadLetterTopic, false);
+      TopicConfig dltConfig = deadLetterTopicConfig;
       if (dlt != null) {
         checkTopic(errors, "deadLetterTopic", dlt, dltConfig);
         if (topics.containsKey(dlt)) {
@@ -537,8 +616,8 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
                   + " would be dead-lettered into itself forever");
         }
       }
-      FailureAction poison = typed(errors, "poisonRecords", FailureAction.class);
-      FailureAction undeliverable = typed(errors, "undeliverableEvents", FailureAction.class);
+      FailureAction poison = present(errors, poisonRecords);
+      FailureAction undeliverable = present(errors, undeliverableEvents);
       FailureAction defaultAction = dlt != null ? FailureAction.DEAD_LETTER : FailureAction.SKIP;
       poison = poison != null ? poison : defaultAction;
       undeliverable = undeliverable != null ? undeliverable : defaultAction;
@@ -552,10 +631,9 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
             "undeliverableEvents was DEAD_LETTER but no deadLetterTopic was set: set"
                 + " deadLetterTopic(name) or use FailureAction.SKIP");
       }
-      Boolean fault = typed(errors, "faultSubscriptionsOnError", Boolean.class);
-      StreamFailureHandler userHandler =
-          typed(errors, "failureHandler", StreamFailureHandler.class);
-      StreamProviderDirection direction = typed(errors, "direction", StreamProviderDirection.class);
+      Boolean fault = present(errors, faultSubscriptionsOnError);
+      StreamFailureHandler userHandler = present(errors, failureHandler);
+      StreamProviderDirection direction = present(errors, this.direction);
       checkManaged(errors, "consumerProperty", consumerProperties, groupId, true);
       checkManaged(errors, "producerProperty", producerProperties, groupId, false);
       checkManaged(errors, "clientProperty", adminProperties, groupId, true);
@@ -735,38 +813,38 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
           || t.equals(CooperativeStickyAssignor.COOPERATIVE_STICKY_ASSIGNOR_NAME);
     }
 
-    private String string(List<String> errors, String option, boolean required) {
-      if (!set.containsKey(option)) {
+    private String string(List<String> errors, Option<String> option, boolean required) {
+      if (!option.set) {
         if (required) {
-          errors.add(option + " was not set but it is required");
+          errors.add(option.name + " was not set but it is required");
         }
         return null;
       }
-      Object v = set.get(option);
-      if (v == null || v.toString().isBlank()) {
-        errors.add(option + " was '" + v + "' but it must be a non-blank string");
+      String v = option.value;
+      if (v == null || v.isBlank()) {
+        errors.add(option.name + " was '" + v + "' but it must be a non-blank string");
         return null;
       }
-      return v.toString();
+      return v;
     }
 
-    private <T> T typed(List<String> errors, String option, Class<T> type) {
-      if (!set.containsKey(option)) {
+    /** The option's value; null when it was not set, or set to null (which is a problem). */
+    private static <T> T present(List<String> errors, Option<T> option) {
+      if (!option.set) {
         return null;
       }
-      Object v = set.get(option);
-      if (v == null) {
-        errors.add(option + " was null but it must be set to a " + type.getSimpleName());
-        return null;
+      if (option.value == null) {
+        errors.add(
+            option.name + " was null but it must be set to a " + option.type.getSimpleName());
       }
-      return type.cast(v);
+      return option.value;
     }
 
-    private Integer intRange(List<String> errors, String option, int min, int max) {
-      Integer v = typed(errors, option, Integer.class);
+    private static Integer intRange(List<String> errors, Option<Integer> option, int min, int max) {
+      Integer v = present(errors, option);
       if (v != null && (v < min || v > max)) {
         errors.add(
-            option
+            option.name
                 + " was "
                 + v
                 + " but it must be "
@@ -778,22 +856,40 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       return v;
     }
 
-    private Long longRange(List<String> errors, String option, long min, long max) {
-      Long v = typed(errors, option, Long.class);
+    private static Long longRange(List<String> errors, Option<Long> option, long min, long max) {
+      Long v = present(errors, option);
       if (v != null && (v < min || v > max)) {
-        errors.add(option + " was " + v + " but it must be between " + min + " and " + max);
+        errors.add(option.name + " was " + v + " but it must be between " + min + " and " + max);
         return null;
       }
       return v;
     }
 
-    private Duration duration(List<String> errors, String option, Duration min, Duration max) {
-      Duration v = typed(errors, option, Duration.class);
+    private static Duration duration(
+        List<String> errors, Option<Duration> option, Duration min, Duration max) {
+      Duration v = present(errors, option);
       if (v != null && (v.compareTo(min) < 0 || v.compareTo(max) > 0)) {
-        errors.add(option + " was " + v + " but it must be between " + min + " and " + max);
+        errors.add(option.name + " was " + v + " but it must be between " + min + " and " + max);
         return null;
       }
       return v;
+    }
+
+    /**
+     * One option of the builder: whether it was set and to what. {@code name} and {@code type} only
+     * word the messages; which option a setter sets is this field, so a misspelt one does not
+     * compile.
+     */
+    private static final class Option<T> {
+      final String name;
+      final Class<T> type;
+      boolean set;
+      T value;
+
+      Option(String name, Class<T> type) {
+        this.name = name;
+        this.type = type;
+      }
     }
   }
 

@@ -89,7 +89,10 @@ class ConsumerLoopHandOverTest {
             i -> {
               // The reset policy the adapter gives its real consumers.
               Object reset =
-                  self[0].consumerProperties(i).get(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
+                  self[0]
+                      .clientProperties()
+                      .consumer(i)
+                      .get(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
               ListeningMockConsumer m = new ListeningMockConsumer((String) reset);
               m.updateBeginningOffsets(Map.of(tp, 0L));
               mocks[i] = m;

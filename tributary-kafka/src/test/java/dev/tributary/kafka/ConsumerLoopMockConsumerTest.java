@@ -37,6 +37,7 @@ class ConsumerLoopMockConsumerTest {
   private final MockConsumer<byte[], byte[]> mock =
       new MockConsumer<>(OffsetResetStrategy.EARLIEST);
   private final AtomicInteger signals = new AtomicInteger();
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private KafkaQueueAdapter adapter;
   private KafkaAdapterReceiver receiver;
 
@@ -57,8 +58,7 @@ class ConsumerLoopMockConsumerTest {
             .settings();
     mock.updateBeginningOffsets(Map.of(tp, 0L));
     ProviderContext context =
-        new ProviderContext(
-            "p", StreamProviderOptions.defaults(), new SimpleMeterRegistry(), Clock.systemUTC());
+        new ProviderContext("p", StreamProviderOptions.defaults(), registry, Clock.systemUTC());
     adapter = KafkaQueueAdapter.forTest(settings, context, Map.of("t", 1), i -> mock);
     adapter.startConsumers();
     receiver = (KafkaAdapterReceiver) adapter.createReceiver(QueueId.of("t", 0));
@@ -108,7 +108,7 @@ class ConsumerLoopMockConsumerTest {
           mock.seek(tp, 7);
           mock.setPollException(new KafkaException("fetch failed"));
         });
-    await().atMost(WAIT).until(() -> adapter.metricsPollErrorsForTest() >= 1);
+    await().atMost(WAIT).until(() -> pollErrors() >= 1);
     add(3, 9);
     assertThat(drainUntil(6)).containsExactly(3L, 4L, 5L, 6L, 7L, 8L);
   }
@@ -165,7 +165,7 @@ class ConsumerLoopMockConsumerTest {
             "va".getBytes(StandardCharsets.UTF_8),
             headers,
             java.util.Optional.empty());
-    KafkaBatchContainer c = adapter.decode(r, adapter.state(tp));
+    KafkaBatchContainer c = adapter.decoder().decode(r, adapter.state(tp));
     assertThat(c.streamId()).isEqualTo(dev.tributary.StreamId.of("t", "key"));
     assertThat(c.sequenceToken()).isEqualTo(new dev.tributary.EventSequenceToken(42));
     assertThat((byte[]) c.event(0)).isEqualTo("va".getBytes(StandardCharsets.UTF_8));
@@ -178,5 +178,10 @@ class ConsumerLoopMockConsumerTest {
   private long committedOffset() {
     var m = mock.committed(java.util.Set.of(tp));
     return m.get(tp) == null ? -1 : m.get(tp).offset();
+  }
+
+  /** The provider's failed polls, as its meter counts them. */
+  private double pollErrors() {
+    return registry.get(KafkaMetrics.POLL_ERRORS).tag("provider", "p").counter().count();
   }
 }

@@ -92,7 +92,10 @@ class ConsumerLoopOffsetResetTest {
             Map.of("t", partitionsAtStart),
             i -> {
               Object reset =
-                  self[0].consumerProperties(i).get(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
+                  self[0]
+                      .clientProperties()
+                      .consumer(i)
+                      .get(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG);
               mock = new FlakyMockConsumer((String) reset);
               mock.updateBeginningOffsets(Map.of(tp0, 0L, tp1, 0L));
               mock.updateEndOffsets(Map.of(tp0, 10L, tp1, 10L));

@@ -75,7 +75,8 @@ class KafkaCommitAndBackpressureTest {
             .threads(2)
             .build()) {
       rt.start();
-      assertThat(f.adapter().consumerProperties(0)).containsEntry("fetch.max.wait.ms", fetchWait);
+      assertThat(f.adapter().clientProperties().consumer(0))
+          .containsEntry("fetch.max.wait.ms", fetchWait);
       Map<String, List<String>> expected = produce(broker, topic, 6, 50, 0);
       await().atMost(WAIT).until(() -> blockedOffset.get() >= 0);
       long blocked = blockedOffset.get();
@@ -85,7 +86,8 @@ class KafkaCommitAndBackpressureTest {
       await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.PAUSED) == 1);
       await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.STALLED) == 1);
       PartitionState state = f.adapter().state(new TopicPartition(topic, 0));
-      assertThat(f.adapter().stallReason(state)).startsWith("paused by backpressure");
+      assertThat(f.adapter().housekeeping().stallReason(state))
+          .startsWith("paused by backpressure");
       if (bound.equals("bytes")) {
         assertThat(state.bufferedBytes()).isGreaterThanOrEqualTo(1024);
         assertThat(gauge(registry, topic, KafkaMetrics.BUFFERED_BYTES))

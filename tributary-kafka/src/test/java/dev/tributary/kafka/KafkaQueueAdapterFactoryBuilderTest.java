@@ -99,6 +99,41 @@ class KafkaQueueAdapterFactoryBuilderTest {
   }
 
   @Test
+  void nullOptions_andOptionsSetTwice_areEachReportedOnce_inOptionOrder() {
+    assertThatThrownBy(
+            () ->
+                valid()
+                    .consumeMode(null)
+                    .pollTimeout(null)
+                    .retryBackoff(null)
+                    .failureHandler(null)
+                    .nullKeyPolicy(null)
+                    .maxBufferedBytesPerPartition(1L << 20)
+                    .maxBufferedBytesPerPartition(1L << 21)
+                    .stallTimeout(Duration.ofSeconds(1))
+                    .stallTimeout(Duration.ofSeconds(2))
+                    .staticAssignment()
+                    .staticAssignment()
+                    .faultSubscriptionsOnError(true)
+                    .faultSubscriptionsOnError(false)
+                    .deadLetterTopic(" ")
+                    .build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "Invalid KafkaQueueAdapterFactory configuration (10 problems):\n"
+                + "  - maxBufferedBytesPerPartition was set twice ('1048576', then '2097152')\n"
+                + "  - stallTimeout was set twice ('PT1S', then 'PT2S')\n"
+                + "  - staticAssignment was set twice ('true', then 'true')\n"
+                + "  - faultSubscriptionsOnError was set twice ('true', then 'false')\n"
+                + "  - consumeMode was null but it must be set to a ConsumeMode\n"
+                + "  - pollTimeout was null but it must be set to a Duration\n"
+                + "  - retryBackoff was null but it must be set to a BackoffPolicy\n"
+                + "  - nullKeyPolicy was null but it must be set to a NullKeyPolicy\n"
+                + "  - deadLetterTopic was ' ' but it must be a non-blank string\n"
+                + "  - failureHandler was null but it must be set to a StreamFailureHandler");
+  }
+
+  @Test
   void consumerGroupProtocol_refusesAnAssignor() {
     assertThatThrownBy(
             () ->

@@ -1,18 +1,15 @@
-package dev.tributary.kafka;
+package dev.tributary.benchmarks.jmh;
 
-import dev.tributary.StreamProviderOptions;
-import dev.tributary.spi.BatchContainer;
-import dev.tributary.spi.ProviderContext;
-import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import dev.tributary.kafka.KafkaBatchContainer;
+import dev.tributary.kafka.KafkaQueueAdapterFactory;
+import dev.tributary.kafka.TopicConfig;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,20 +22,19 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * The Kafka adapter's per-record work on the consumer thread and in the receiver: a fetched {@link
- * ConsumerRecord} becomes a {@link KafkaBatchContainer} ({@code KafkaQueueAdapter.decode}: key
- * decoded to a String, value through the topic's deserializer, stream id, token, headers), is
- * appended to its partition's buffer, drained by the agent in cache-bucket-sized reads and
- * acknowledged. One operation is one record.
+ * The Kafka adapter's per-record decoding on the consumer thread: a fetched {@link ConsumerRecord}
+ * becomes a {@link KafkaBatchContainer} (key decoded to a shared stream id, value through the
+ * topic's deserializer, token, headers, size estimate). It goes through the public {@link
+ * KafkaQueueAdapterFactory#recordDecoder}, which runs the same code as the consumers' decoding. One
+ * operation is one record.
  *
- * <p>It lives in package {@code dev.tributary.kafka} (a split package, fine on the classpath)
- * because decode and the partition buffer are package-private. {@code rawTouch} is what the raw
- * consumer of the end-to-end benchmark does per record, for scale.
+ * <p>{@code rawTouch} is what the raw consumer of the end-to-end benchmark does per record, for
+ * scale. Buffering, draining and acknowledging have no public path without a consumer; the
+ * end-to-end harness measures them.
  *
  * <p>{@code java -jar tributary-benchmarks/target/tributary-benchmarks.jar jmh
  * KafkaRecordConversion}
@@ -60,40 +56,19 @@ public class KafkaRecordConversionBenchmark {
   @Param({"100"})
   public int valueSize;
 
-  private KafkaQueueAdapter adapter;
-  private PartitionState state;
+  private Function<ConsumerRecord<byte[], byte[]>, KafkaBatchContainer> decoder;
   private final List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(POLL);
-  private final List<KafkaBatchContainer> decoded = new ArrayList<>(POLL);
   private long offset;
-  private int bucket;
 
   @Setup(Level.Trial)
   public void setUp() {
-    KafkaQueueAdapterFactory factory =
+    decoder =
         KafkaQueueAdapterFactory.builder()
             .bootstrapServers("localhost:9092")
             .consumerGroupId("bench")
             .topic("orders", TopicConfig.existing())
-            .build();
-    StreamProviderOptions options = StreamProviderOptions.defaults();
-    ProviderContext context =
-        new ProviderContext("bench", options, new CompositeMeterRegistry(), Clock.systemUTC());
-    adapter =
-        KafkaQueueAdapter.forTest(
-            factory.settings(),
-            context,
-            Map.of("orders", 1),
-            i -> {
-              throw new UnsupportedOperationException("no consumer in this benchmark");
-            });
-    state = adapter.newState(new TopicPartition("orders", 0), null);
-    state.startAt(0);
-    bucket = Math.max(options.cacheSize() / 10, 1);
-  }
-
-  @TearDown(Level.Trial)
-  public void tearDown() {
-    adapter.dropState(state);
+            .build()
+            .recordDecoder("orders");
   }
 
   /** A fresh poll's worth of records, as the consumer would hand them over. */
@@ -112,24 +87,7 @@ public class KafkaRecordConversionBenchmark {
   public void decode(Blackhole bh) {
     nextPoll();
     for (int i = 0; i < POLL; i++) {
-      bh.consume(adapter.decode(records.get(i), state));
-    }
-  }
-
-  /** Decode, buffer, drain in bucket-sized reads and acknowledge, per record. */
-  @Benchmark
-  @OperationsPerInvocation(POLL)
-  public void decodeBufferDrainAck(Blackhole bh) {
-    nextPoll();
-    decoded.clear();
-    for (int i = 0; i < POLL; i++) {
-      decoded.add(adapter.decode(records.get(i), state));
-    }
-    state.append(decoded, offset);
-    List<BatchContainer> read;
-    while (!(read = state.drain(bucket)).isEmpty()) {
-      state.delivered(read);
-      bh.consume(read);
+      bh.consume(decoder.apply(records.get(i)));
     }
   }
 

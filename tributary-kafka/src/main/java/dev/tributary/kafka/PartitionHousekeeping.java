@@ -1,0 +1,172 @@
+package dev.tributary.kafka;
+
+import dev.tributary.spi.QueueId;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The adapter's periodic checks: the stall watchdog (a partition with lag that delivered nothing
+ * for {@code stallTimeout} is flagged and logged with the reason) and the partition-count check
+ * (added partitions grow the mapper and, with static assignment, this node's share).
+ *
+ * <p>Threading: both run on the housekeeping thread ({@code
+ * tributary-<provider>-<n>-kafka-housekeeping}), one at a time; a check that throws is logged and
+ * runs again. The watchdog reads the partition states (atomics and volatiles) and owns their
+ * watchdog fields; the partition-count check may block in the admin client, bounded by {@code
+ * metadataRefreshInterval}. {@link #stallReason} may be called from any thread.
+ */
+final class PartitionHousekeeping {
+  private static final Logger log = LoggerFactory.getLogger(PartitionHousekeeping.class);
+
+  private final String provider;
+  private final KafkaSettings settings;
+  private final Admin admin;
+  private final KafkaStreamQueueMapper mapper;
+  private final KafkaQueueBalancer balancer;
+  private final Collection<PartitionState> partitions;
+  private final ScheduledThreadPoolExecutor thread;
+
+  /**
+   * {@code partitions} is a live view of the registered partition states; {@code admin} is null
+   * only for adapters that never {@link #start()} housekeeping (unit tests).
+   */
+  PartitionHousekeeping(
+      String provider,
+      KafkaSettings settings,
+      Admin admin,
+      KafkaStreamQueueMapper mapper,
+      KafkaQueueBalancer balancer,
+      Collection<PartitionState> partitions,
+      String threadName) {
+    this.provider = provider;
+    this.settings = settings;
+    this.admin = admin;
+    this.mapper = mapper;
+    this.balancer = balancer;
+    this.partitions = partitions;
+    this.thread = KafkaQueueAdapter.daemonScheduler(threadName);
+  }
+
+  /** Schedules both checks: the watchdog at a quarter of stallTimeout (50 ms to 5 s). */
+  void start() {
+    long stallCheck = Math.max(50, Math.min(5_000, settings.stallTimeout().toMillis() / 4));
+    thread.scheduleWithFixedDelay(
+        this::guardedWatchdog, stallCheck, stallCheck, TimeUnit.MILLISECONDS);
+    long refresh = settings.metadataRefreshInterval().toMillis();
+    thread.scheduleWithFixedDelay(
+        this::guardedMetadataCheck, refresh, refresh, TimeUnit.MILLISECONDS);
+  }
+
+  /** Stops the checks, interrupting one that runs. */
+  void close() {
+    thread.shutdownNow();
+  }
+
+  private void guardedWatchdog() {
+    try {
+      watchdog();
+    } catch (Throwable t) {
+      log.warn("Provider {}: the stall watchdog failed; it runs again", provider, t);
+    }
+  }
+
+  private void watchdog() {
+    long now = System.nanoTime();
+    for (PartitionState s : partitions) {
+      long w = s.deliveredWatermark();
+      long lag = s.lag();
+      if (w != s.watchedWatermark || lag == 0 || s.watchedSinceNanos == 0) {
+        s.watchedWatermark = w;
+        s.watchedSinceNanos = now;
+        if (s.stalled) {
+          s.stalled = false;
+          log.info("Provider {}: partition {} delivers again (lag {})", provider, s.tp, lag);
+        }
+        continue;
+      }
+      if (!s.stalled && now - s.watchedSinceNanos >= settings.stallTimeout().toNanos()) {
+        s.stalled = true;
+        log.warn(
+            "Provider {}: partition {} is stalled: lag {} records and nothing delivered for {}"
+                + " (delivered watermark {}, committed {}). Why: {}",
+            provider,
+            s.tp,
+            lag,
+            settings.stallTimeout(),
+            w,
+            s.committed,
+            stallReason(s));
+      }
+    }
+  }
+
+  /** A human explanation of why a partition does not move. */
+  String stallReason(PartitionState s) {
+    ConsumerLoop loop = s.owner;
+    String failing = loop == null ? null : loop.failure();
+    if (failing != null) {
+      return "its consumer is failing: " + failing;
+    }
+    if (s.pendingDeadLetters() > 0) {
+      return s.pendingDeadLetters()
+          + " dead letter(s) to "
+          + settings.deadLetterTopic()
+          + " are not written yet (see "
+          + KafkaMetrics.DEAD_LETTER_FAILURES
+          + ")";
+    }
+    if (s.paused) {
+      return "paused by backpressure: "
+          + s.bufferedCount
+          + " records are buffered because the agent's cache is full; a slow or blocked"
+          + " subscription holds the oldest cached events";
+    }
+    long oldest = s.oldestHandedOut();
+    if (oldest >= 0) {
+      return "waiting for subscriptions to acknowledge offset "
+          + oldest
+          + ": a handler is slow, blocked, or failing and being retried for up to"
+          + " maxEventDeliveryTime";
+    }
+    if (s.bufferedCount > 0) {
+      return s.bufferedCount + " records are buffered but the agent does not read them";
+    }
+    return "the consumer fetches nothing (broker or partition leader unavailable?)";
+  }
+
+  private void guardedMetadataCheck() {
+    try {
+      checkPartitionCounts();
+    } catch (Throwable t) {
+      log.debug("Provider {}: partition-count check failed; it runs again", provider, t);
+    }
+  }
+
+  private void checkPartitionCounts() throws Exception {
+    int ms = (int) Math.min(Integer.MAX_VALUE, settings.metadataRefreshInterval().toMillis());
+    Map<String, TopicDescription> d =
+        admin
+            .describeTopics(settings.topics().keySet(), new DescribeTopicsOptions().timeoutMs(ms))
+            .allTopicNames()
+            .get(ms, TimeUnit.MILLISECONDS);
+    Map<String, Integer> counts = new HashMap<>();
+    d.forEach((t, desc) -> counts.put(t, desc.partitions().size()));
+    List<QueueId> added = mapper.grow(counts);
+    if (added.isEmpty()) {
+      return;
+    }
+    log.info("Provider {}: topics gained partitions {}", provider, added);
+    if (settings.staticAssignment() && balancer.isStarted()) {
+      balancer.add(added);
+    }
+  }
+}
