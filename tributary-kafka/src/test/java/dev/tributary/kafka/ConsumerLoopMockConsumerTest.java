@@ -19,7 +19,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
@@ -34,8 +33,7 @@ import org.junit.jupiter.api.Test;
 class ConsumerLoopMockConsumerTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
   private final TopicPartition tp = new TopicPartition("t", 0);
-  private final MockConsumer<byte[], byte[]> mock =
-      new MockConsumer<>(OffsetResetStrategy.EARLIEST);
+  private final MockConsumer<byte[], byte[]> mock = new MockConsumer<>("earliest");
   private final AtomicInteger signals = new AtomicInteger();
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private KafkaQueueAdapter adapter;

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.MockConsumer;
-import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
@@ -22,8 +21,7 @@ import org.junit.jupiter.api.RepeatedTest;
 class KafkaAdapterReceiverTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
   private final TopicPartition tp = new TopicPartition("t", 1);
-  private final MockConsumer<byte[], byte[]> mock =
-      new MockConsumer<>(OffsetResetStrategy.EARLIEST);
+  private final MockConsumer<byte[], byte[]> mock = new MockConsumer<>("earliest");
   private KafkaQueueAdapter adapter;
 
   @AfterEach

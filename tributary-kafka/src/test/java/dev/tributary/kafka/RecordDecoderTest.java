@@ -10,6 +10,7 @@ import dev.tributary.spi.ProviderContext;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
@@ -97,7 +98,7 @@ class RecordDecoderTest {
     Function<ConsumerRecord<byte[], byte[]>, KafkaBatchContainer> decoder = f.recordDecoder("t");
     PartitionState state = consumerSide(f);
     for (ConsumerRecord<byte[], byte[]> r :
-        new ConsumerRecord[] {record("t", 7, "k", "v"), record("t", 8, null, "w")}) {
+        List.of(record("t", 7, "k", "v"), record("t", 8, null, "w"))) {
       KafkaBatchContainer viaPublic = decoder.apply(r);
       KafkaBatchContainer viaConsumer = adapter.decoder().decode(r, state);
       assertThat(viaPublic.streamId()).isEqualTo(viaConsumer.streamId());

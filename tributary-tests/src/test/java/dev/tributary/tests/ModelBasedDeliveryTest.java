@@ -177,6 +177,12 @@ class ModelBasedDeliveryTest {
 
   private record Result(long seed, Config cfg, List<Violation> violations, String trace) {}
 
+  /** The model's implicit observer is single or batch as the episode says. */
+  @SuppressWarnings("unchecked")
+  private static <T> T as(Object observer) {
+    return (T) observer;
+  }
+
   private static String report(List<Result> failed, int ran, int maxFailures) {
     StringBuilder b = new StringBuilder();
     b.append(failed.size())
@@ -373,10 +379,15 @@ class ModelBasedDeliveryTest {
                           .subscribeTimeout(JOIN));
       if (cfg.implicit() == 1) {
         b.implicitSubscription(
-            MEM, IMPLICIT_NS, id -> (StreamObserver<Object>) model.implicitObserver(id));
+            MEM,
+            IMPLICIT_NS,
+            id -> ModelBasedDeliveryTest.<StreamObserver<Object>>as(model.implicitObserver(id)));
       } else if (cfg.implicit() == 2) {
         b.implicitBatchSubscription(
-            MEM, IMPLICIT_NS, id -> (BatchStreamObserver<Object>) model.implicitObserver(id));
+            MEM,
+            IMPLICIT_NS,
+            id ->
+                ModelBasedDeliveryTest.<BatchStreamObserver<Object>>as(model.implicitObserver(id)));
       }
       for (int s = 0; s < cfg.streams(); s++) {
         boolean implicit = cfg.implicit() != 0 && rnd.nextBoolean();
