@@ -91,9 +91,14 @@ public final class DeliveryHarness implements AutoCloseable {
 
   private DeliveryHarness() {}
 
-  /** A harness without a runtime yet: get its observer factories, then {@link #start}. */
+  /**
+   * A harness without a runtime yet: get its observer factories, then {@link #start}. Created on a
+   * test's thread, it is closed and checked after the test by {@link RuntimeInvariantsExtension}.
+   */
   public static DeliveryHarness create() {
-    return new DeliveryHarness();
+    DeliveryHarness h = new DeliveryHarness();
+    RuntimeInvariantsExtension.created(h);
+    return h;
   }
 
   /**
@@ -158,6 +163,11 @@ public final class DeliveryHarness implements AutoCloseable {
       throw new IllegalStateException("the harness has no runtime yet; call start() or wrap()");
     }
     return rt;
+  }
+
+  /** True once {@link #start} or {@link #wrap} gave the harness a runtime. */
+  boolean hasRuntime() {
+    return runtime != null;
   }
 
   /** The meter registry of {@link #runtimeBuilder()}. */
