@@ -153,23 +153,29 @@ public final class RuntimeInvariantsExtension
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    context.getStore(NAMESPACE).put(classKey(context), checkedThreads());
+    ExtensionContext.Store store = context.getStore(NAMESPACE);
+    if (store.get(classKey(context)) == null) {
+      store.put(classKey(context), new ClassScope(this, checkedThreads()));
+    }
   }
 
   @Override
   public void afterAll(ExtensionContext context) {
-    @SuppressWarnings("unchecked")
-    Set<Thread> before =
-        (Set<Thread>) context.getStore(NAMESPACE).remove(classKey(context), Set.class);
-    if (before == null) {
+    ExtensionContext.Store store = context.getStore(NAMESPACE);
+    ClassScope c = store.get(classKey(context), ClassScope.class);
+    if (c == null || c.owner() != this) {
       return;
     }
-    List<String> leaked = awaitThreadsEnd(before);
+    store.remove(classKey(context));
+    List<String> leaked = awaitThreadsEnd(c.threadsBefore());
     if (!leaked.isEmpty()) {
       throw new AssertionError(
-          "runtime invariants broken after " + context.getDisplayName() + ":\n  " + leaked);
+          "runtime invariants broken after " + context.getDisplayName() + ":\n  " + leaked.get(0));
     }
   }
+
+  /** The runtime and adapter threads alive before a class, and the instance that checks it. */
+  private record ClassScope(RuntimeInvariantsExtension owner, Set<Thread> threadsBefore) {}
 
   private static String classKey(ExtensionContext context) {
     return "class " + context.getUniqueId();

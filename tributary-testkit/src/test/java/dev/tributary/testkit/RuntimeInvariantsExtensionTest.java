@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.platform.launcher.Launcher;
@@ -118,6 +119,23 @@ class RuntimeInvariantsExtensionTest {
     }
   }
 
+  /** A leak of the class, not of a test: reported once, after the class. */
+  static class LeaksARuntimeFromBeforeAll {
+    @RegisterExtension
+    static final RuntimeInvariantsExtension invariants =
+        new RuntimeInvariantsExtension("tributary-", Duration.ofMillis(500));
+
+    @BeforeAll
+    static void startAndForget() {
+      StreamRuntime rt = memoryRuntime("class-node");
+      leaked = rt;
+      rt.start();
+    }
+
+    @Test
+    void passes() {}
+  }
+
   static class DiesOfAnUncaughtException {
     @RegisterExtension
     final RuntimeInvariantsExtension invariants =
@@ -215,6 +233,16 @@ class RuntimeInvariantsExtensionTest {
         .asString()
         .contains("threads leaked after close")
         .contains("forgotten-node-worker-1");
+  }
+
+  @Test
+  void aRuntimeLeftRunningByBeforeAll_failsTheClass_notItsTests() {
+    assertThat(run(LeaksARuntimeFromBeforeAll.class, false))
+        .singleElement()
+        .asString()
+        .contains(
+            "runtime invariants broken after RuntimeInvariantsExtensionTest$LeaksARuntimeFromBeforeAll")
+        .contains("class-node-worker-1");
   }
 
   @Test
