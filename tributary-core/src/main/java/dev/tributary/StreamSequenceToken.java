@@ -8,6 +8,9 @@ package dev.tributary;
  */
 public abstract class StreamSequenceToken implements Comparable<StreamSequenceToken> {
 
+  /** For subclasses: queues with their own token types. */
+  protected StreamSequenceToken() {}
+
   /** The position of the batch within its queue. */
   public abstract long sequenceNumber();
 

@@ -161,7 +161,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
     }
   }
 
-  /** Builds a {@link GeneratorAdapterFactory}. */
+  /** Builds a {@link GeneratorAdapterFactory}; each option may be set once. */
   public static final class Builder {
     private String namespace;
     private Integer queueCount;
@@ -173,6 +173,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
 
     /** The namespace of the generated streams ["generated"]. */
     public Builder namespace(String ns) {
+      once("namespace", namespace);
       if (ns == null || ns.isEmpty()) {
         throw new IllegalArgumentException("namespace was '" + ns + "' but it must be set");
       }
@@ -182,6 +183,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
 
     /** The number of queues [8]; 1 to 4096. */
     public Builder queueCount(int count) {
+      once("queueCount", queueCount);
       if (count < 1 || count > 4096) {
         throw new IllegalArgumentException(
             "queueCount was " + count + " but it must be between 1 and 4096");
@@ -192,6 +194,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
 
     /** The number of streams [100]; at least 1. */
     public Builder streamCount(int count) {
+      once("streamCount", streamCount);
       if (count < 1) {
         throw new IllegalArgumentException("streamCount was " + count + " but it must be >= 1");
       }
@@ -201,6 +204,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
 
     /** Events per stream [1000]; at least 1. */
     public Builder eventsPerStream(long count) {
+      once("eventsPerStream", eventsPerStream);
       if (count < 1) {
         throw new IllegalArgumentException("eventsPerStream was " + count + " but it must be >= 1");
       }
@@ -210,6 +214,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
 
     /** The payload of event {@code i} of a stream [the long i]. */
     public Builder payload(BiFunction<StreamId, Long, Object> p) {
+      once("payload", payload);
       payload = Objects.requireNonNull(p, "payload");
       return this;
     }
@@ -217,6 +222,12 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
     /** Builds the factory. */
     public GeneratorAdapterFactory build() {
       return new GeneratorAdapterFactory(this);
+    }
+
+    private static void once(String name, Object current) {
+      if (current != null) {
+        throw new IllegalStateException(name + " was already set to " + current);
+      }
     }
   }
 }

@@ -55,6 +55,7 @@ public final class HashRingStreamQueueMapper implements StreamQueueMapper {
     return murmur3(data);
   }
 
+  @SuppressWarnings("fallthrough") // murmur3 mixes the tail bytes by falling through
   static int murmur3(byte[] data) {
     final int c1 = 0xcc9e2d51;
     final int c2 = 0x1b873593;

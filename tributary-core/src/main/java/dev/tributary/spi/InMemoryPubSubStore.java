@@ -15,6 +15,9 @@ public final class InMemoryPubSubStore implements PubSubStore {
 
   private record Key(String providerName, StreamId streamId) {}
 
+  /** Creates an empty store. */
+  public InMemoryPubSubStore() {}
+
   private final ConcurrentHashMap<Key, Map<UUID, SubscriptionRecord>> records =
       new ConcurrentHashMap<>();
 

@@ -1,15 +1,19 @@
 package dev.tributary.kafka;
 
+import static dev.tributary.kafka.KafkaTestSupport.assertComplete;
 import static dev.tributary.kafka.KafkaTestSupport.committed;
 import static dev.tributary.kafka.KafkaTestSupport.factory;
+import static dev.tributary.kafka.KafkaTestSupport.offsets;
 import static dev.tributary.kafka.KafkaTestSupport.produce;
 import static dev.tributary.kafka.KafkaTestSupport.strings;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
+import dev.tributary.testkit.Behavior;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -42,9 +46,17 @@ class KafkaCommitAndBackpressureTest {
     String group = unique("g");
     broker.createTopic(topic, 1);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     CompletableFuture<Void> gate = new CompletableFuture<>();
     AtomicLong blockedOffset = new AtomicLong(-1);
+    Behavior blockK05 =
+        (id, item, token, attempt) -> {
+          if (item.equals("k0:5")) {
+            blockedOffset.set(token.sequenceNumber());
+            return gate;
+          }
+          return CompletableFuture.completedFuture(null);
+        };
     KafkaQueueAdapterFactory.Builder fb =
         factory(broker, group).topic(topic, strings(1)).stallTimeout(Duration.ofMillis(500));
     if (bound.equals("records")) {
@@ -58,19 +70,7 @@ class KafkaCommitAndBackpressureTest {
     try (StreamRuntime rt =
         StreamRuntime.builder()
             .addProvider("kafka", f, o -> o.cacheSize(32))
-            .implicitSubscription(
-                "kafka",
-                topic,
-                id -> {
-                  StreamObserver<String> inner = rec.observer(id);
-                  return (String item, dev.tributary.StreamSequenceToken token) -> {
-                    if (item.equals("k0:5")) {
-                      blockedOffset.set(token.sequenceNumber());
-                      return gate.thenCompose(v -> inner.onNext(item, token));
-                    }
-                    return inner.onNext(item, token);
-                  };
-                })
+            .implicitSubscription("kafka", topic, rec.observerFactory(IMPLICIT, blockK05))
             .meterRegistry(registry)
             .threads(2)
             .build()) {
@@ -97,8 +97,7 @@ class KafkaCommitAndBackpressureTest {
       }
 
       // Other streams were delivered past the blocked event, yet the commit stays below it.
-      long highest =
-          rec.offsets.values().stream().flatMap(List::stream).mapToLong(x -> x).max().orElse(-1);
+      long highest = offsets(rec).stream().mapToLong(x -> x).max().orElse(-1);
       assertThat(highest).isGreaterThan(blocked);
       await()
           .during(Duration.ofMillis(1500))
@@ -106,9 +105,9 @@ class KafkaCommitAndBackpressureTest {
           .until(() -> committed(broker, group, topic).getOrDefault(0, 0L) <= blocked);
 
       gate.complete(null);
-      await().atMost(WAIT).until(() -> rec.total() >= 300);
-      rec.assertComplete(topic, expected, false);
-      assertThat(rec.total()).isEqualTo(300);
+      await().atMost(WAIT).until(() -> rec.count() >= 300);
+      assertComplete(rec, topic, expected);
+      assertThat(rec.count()).isEqualTo(300);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).getOrDefault(0, 0L) == 300L);
       await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.PAUSED) == 0);
       await().atMost(WAIT).until(() -> gauge(registry, topic, KafkaMetrics.STALLED) == 0);

@@ -1,18 +1,21 @@
 package dev.tributary.kafka;
 
+import static dev.tributary.kafka.KafkaTestSupport.assertComplete;
 import static dev.tributary.kafka.KafkaTestSupport.committed;
 import static dev.tributary.kafka.KafkaTestSupport.endOffsets;
 import static dev.tributary.kafka.KafkaTestSupport.factory;
+import static dev.tributary.kafka.KafkaTestSupport.offsets;
 import static dev.tributary.kafka.KafkaTestSupport.produce;
 import static dev.tributary.kafka.KafkaTestSupport.strings;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tributary.EventSequenceToken;
-import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
-import dev.tributary.StreamSequenceToken;
+import dev.tributary.testkit.Behavior;
+import dev.tributary.testkit.Delivery;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import java.time.Duration;
 import java.util.List;
@@ -28,24 +31,20 @@ class KafkaConsumeModeTest {
   static final int PARTITIONS = 2;
 
   private static StreamRuntime runtime(
-      KafkaQueueAdapterFactory f, String topic, KafkaTestSupport.Recorder rec) {
+      KafkaQueueAdapterFactory f, String topic, DeliveryHarness rec) {
     return StreamRuntime.builder()
         .addProvider("kafka", f, o -> o.cacheSize(128))
-        .implicitSubscription("kafka", topic, rec.factory())
+        .implicitSubscription("kafka", topic, rec.observerFactory())
         .threads(2)
         .build();
   }
 
   /** Runs a runtime until it delivered {@code count} events and committed the log end. */
   private static void consumeAll(
-      KafkaQueueAdapterFactory f,
-      String topic,
-      String group,
-      KafkaTestSupport.Recorder rec,
-      int n) {
+      KafkaQueueAdapterFactory f, String topic, String group, DeliveryHarness rec, int n) {
     try (StreamRuntime rt = runtime(f, topic, rec)) {
       rt.start();
-      await().atMost(WAIT).until(() -> rec.total() >= n);
+      await().atMost(WAIT).until(() -> rec.count() >= n);
       Map<Integer, Long> ends = endOffsets(broker, topic, f.streamQueueMapper().allQueues().size());
       await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
     }
@@ -58,19 +57,19 @@ class KafkaConsumeModeTest {
     broker.createTopic(topic, PARTITIONS);
     Map<String, List<String>> first = produce(broker, topic, 5, 40, 0);
 
-    KafkaTestSupport.Recorder rec1 = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec1 = DeliveryHarness.create();
     consumeAll(
         factory(broker, group).topic(topic, strings(PARTITIONS)).build(), topic, group, rec1, 200);
-    rec1.assertComplete(topic, first, false);
-    assertThat(rec1.total()).isEqualTo(200);
+    assertComplete(rec1, topic, first);
+    assertThat(rec1.count()).isEqualTo(200);
 
     Map<String, List<String>> second = produce(broker, topic, 5, 40, 40);
-    KafkaTestSupport.Recorder rec2 = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec2 = DeliveryHarness.create();
     consumeAll(
         factory(broker, group).topic(topic, strings(PARTITIONS)).build(), topic, group, rec2, 200);
-    rec2.assertComplete(topic, second, false);
+    assertComplete(rec2, topic, second);
     // Close committed everything delivered, so the restart delivers nothing twice.
-    assertThat(rec2.total()).isEqualTo(200);
+    assertThat(rec2.count()).isEqualTo(200);
   }
 
   @Test
@@ -82,62 +81,55 @@ class KafkaConsumeModeTest {
     // Run 1: k0:5 never completes, so the watermark (and every commit) stays at its offset while
     // the other streams are delivered past it; close gives up draining after drainTimeout, like a
     // crash would leave things.
-    KafkaTestSupport.Recorder rec1 = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec1 = DeliveryHarness.create();
     AtomicLong heldOffset = new AtomicLong(-1);
+    Behavior holdK05 =
+        (id, item, token, attempt) -> {
+          if (item.equals("k0:5")) {
+            heldOffset.set(token.sequenceNumber());
+            return new CompletableFuture<Void>();
+          }
+          return CompletableFuture.completedFuture(null);
+        };
     KafkaQueueAdapterFactory f1 = factory(broker, group).topic(topic, strings(1)).build();
     try (StreamRuntime rt =
         StreamRuntime.builder()
             .addProvider("kafka", f1, o -> o.cacheSize(256).drainTimeout(Duration.ofMillis(500)))
-            .implicitSubscription(
-                "kafka",
-                topic,
-                id -> {
-                  StreamObserver<String> inner = rec1.observer(id);
-                  return (String item, StreamSequenceToken token) -> {
-                    if (item.equals("k0:5")) {
-                      heldOffset.set(token.sequenceNumber());
-                      return new CompletableFuture<Void>();
-                    }
-                    return inner.onNext(item, token);
-                  };
-                })
+            .implicitSubscription("kafka", topic, rec1.observerFactory(IMPLICIT, holdK05))
             .threads(2)
             .build()) {
       rt.start();
-      await().atMost(WAIT).until(() -> rec1.total() >= 100 - 15);
+      await().atMost(WAIT).until(() -> rec1.count() >= 100 - 15);
     }
     // The commit stays at the held event; what the other streams received beyond it travels
     // with the commit as delivered offsets.
     long lastCommit = committed(broker, group, topic).getOrDefault(0, 0L);
     assertThat(lastCommit).isEqualTo(heldOffset.get());
-    assertThat(rec1.offsets.values().stream().flatMap(List::stream).mapToLong(o -> o).max())
-        .hasValue(99);
+    assertThat(offsets(rec1).stream().mapToLong(o -> o).max()).hasValue(99);
     assertThat(rec1.duplicates()).isZero();
 
     // Run 2 resumes at the last commit and skips what run 1 delivered beyond it: exactly the
     // events run 1 never delivered (the held one and its stream's later events), once each.
-    KafkaTestSupport.Recorder rec2 = new KafkaTestSupport.Recorder();
-    int missing = 100 - rec1.total();
+    DeliveryHarness rec2 = DeliveryHarness.create();
+    int missing = (int) (100 - rec1.count());
     consumeAll(
         factory(broker, group).topic(topic, strings(1)).build(), topic, group, rec2, missing);
-    assertThat(rec2.total()).isEqualTo(missing);
-    assertThat(rec2.offsets.values().stream().flatMap(List::stream))
-        .allMatch(o -> o >= lastCommit)
-        .doesNotHaveDuplicates();
-    // Together every event arrived, in per-stream order, and none twice.
-    KafkaTestSupport.Recorder both = new KafkaTestSupport.Recorder();
-    for (KafkaTestSupport.Recorder r : List.of(rec1, rec2)) {
-      r.values.forEach(
-          (id, values) -> {
-            List<Long> offsets = r.offsets.get(id);
-            for (int i = 0; i < values.size(); i++) {
-              both.record(id, values.get(i), new EventSequenceToken(offsets.get(i)));
-            }
-          });
+    assertThat(rec2.count()).isEqualTo(missing);
+    assertThat(offsets(rec2)).allMatch(o -> o >= lastCommit).doesNotHaveDuplicates();
+    // Together every event arrived, in per-stream order, and none twice: run 1's deliveries, then
+    // run 2's, recorded again as one sequence per stream.
+    DeliveryHarness both = DeliveryHarness.create();
+    for (DeliveryHarness r : List.of(rec1, rec2)) {
+      for (Delivery d : r.deliveries(IMPLICIT)) {
+        both.recorder(IMPLICIT, d.streamId())
+            .onNext(d.item(), d.token())
+            .toCompletableFuture()
+            .join();
+      }
     }
-    both.assertComplete(topic, all, false);
+    assertComplete(both, topic, all);
     assertThat(both.duplicates()).isZero();
-    assertThat(both.total()).isEqualTo(100);
+    assertThat(both.count()).isEqualTo(100);
   }
 
   @Test
@@ -150,10 +142,10 @@ class KafkaConsumeModeTest {
         factory(broker, group).topic(topic, strings(PARTITIONS)).build(),
         topic,
         group,
-        new KafkaTestSupport.Recorder(),
+        DeliveryHarness.create(),
         100);
 
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory f =
         factory(broker, group)
             .topic(topic, strings(PARTITIONS))
@@ -161,8 +153,8 @@ class KafkaConsumeModeTest {
             .build();
     try (StreamRuntime rt = runtime(f, topic, rec)) {
       rt.start();
-      await().atMost(WAIT).until(() -> rec.total() >= 100);
-      rec.assertComplete(topic, all, false);
+      await().atMost(WAIT).until(() -> rec.count() >= 100);
+      assertComplete(rec, topic, all);
     }
   }
 
@@ -171,7 +163,7 @@ class KafkaConsumeModeTest {
     String topic = unique("end");
     broker.createTopic(topic, PARTITIONS);
     produce(broker, topic, 4, 25, 0);
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory f =
         factory(broker, unique("g"))
             .topic(topic, strings(PARTITIONS))
@@ -182,9 +174,9 @@ class KafkaConsumeModeTest {
       // Positions are resolved before a partition counts as owned.
       await().atMost(WAIT).until(() -> f.ownedPartitions().size() == PARTITIONS);
       Map<String, List<String>> fresh = produce(broker, topic, 4, 25, 25);
-      await().atMost(WAIT).until(() -> rec.total() >= 100);
-      rec.assertComplete(topic, fresh, false);
-      assertThat(rec.total()).isEqualTo(100);
+      await().atMost(WAIT).until(() -> rec.count() >= 100);
+      assertComplete(rec, topic, fresh);
+      assertThat(rec.count()).isEqualTo(100);
     }
   }
 }

@@ -1,15 +1,18 @@
 package dev.tributary.kafka;
 
+import static dev.tributary.kafka.KafkaTestSupport.assertComplete;
 import static dev.tributary.kafka.KafkaTestSupport.committed;
 import static dev.tributary.kafka.KafkaTestSupport.factory;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
 import static dev.tributary.kafka.KafkaTestSupport.utf8;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
 import dev.tributary.spi.BackoffPolicy;
+import dev.tributary.testkit.Behavior;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -55,16 +59,21 @@ class KafkaFailurePolicyTest {
         .withValueSerializer(new StringSerializer());
   }
 
-  /** Observers that fail every event of key "bad" and record the rest. */
-  private static java.util.function.Function<dev.tributary.StreamId, StreamObserver<String>>
-      failingOnBad(KafkaTestSupport.Recorder rec) {
-    return id -> {
-      StreamObserver<String> inner = rec.observer(id);
-      return (item, token) ->
+  /** Fails every event of key "bad"; acknowledges the rest. */
+  private static final Behavior FAIL_BAD =
+      (id, item, token, attempt) ->
           id.key().equals("bad")
               ? CompletableFuture.failedFuture(new IllegalStateException("handler rejects " + item))
-              : inner.onNext(item, token);
-    };
+              : CompletableFuture.completedFuture(null);
+
+  private static List<String> expectedGood() {
+    List<String> expectedGood = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      if (i != 7) {
+        expectedGood.add("good:" + i);
+      }
+    }
+    return expectedGood;
   }
 
   private static void write(String topic, List<String[]> keyValues) throws Exception {
@@ -93,7 +102,7 @@ class KafkaFailurePolicyTest {
     String dlt = topic + ".dlt";
     String group = unique("g");
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory f =
         factory(broker, group)
             .topic(topic, picky())
@@ -107,20 +116,14 @@ class KafkaFailurePolicyTest {
                 o ->
                     o.maxEventDeliveryTime(Duration.ofMillis(300))
                         .deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(50))))
-            .implicitSubscription("kafka", topic, failingOnBad(rec))
+            .implicitSubscription("kafka", topic, rec.observerFactory(IMPLICIT, FAIL_BAD))
             .meterRegistry(registry)
             .threads(2)
             .build()) {
       rt.start();
       write(topic, records());
-      List<String> expectedGood = new ArrayList<>();
-      for (int i = 0; i < 20; i++) {
-        if (i != 7) {
-          expectedGood.add("good:" + i);
-        }
-      }
-      await().atMost(WAIT).until(() -> rec.total() >= 19);
-      rec.assertComplete(topic, Map.of("good", expectedGood), false);
+      await().atMost(WAIT).until(() -> rec.count() >= 19);
+      assertComplete(rec, topic, Map.of("good", expectedGood()));
 
       List<ConsumerRecord<byte[], byte[]>> letters = readAll(dlt, 5);
       Map<String, ConsumerRecord<byte[], byte[]>> byValue = new HashMap<>();
@@ -165,7 +168,7 @@ class KafkaFailurePolicyTest {
     String topic = unique("skip");
     String group = unique("g");
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory f = factory(broker, group).topic(topic, picky()).build();
     try (StreamRuntime rt =
         StreamRuntime.builder()
@@ -175,7 +178,7 @@ class KafkaFailurePolicyTest {
                 o ->
                     o.maxEventDeliveryTime(Duration.ofMillis(200))
                         .deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(50))))
-            .implicitSubscription("kafka", topic, failingOnBad(rec))
+            .implicitSubscription("kafka", topic, rec.observerFactory(IMPLICIT, FAIL_BAD))
             .meterRegistry(registry)
             .threads(2)
             .build()) {
@@ -184,8 +187,9 @@ class KafkaFailurePolicyTest {
       // A poison record last: the commit must still pass it once everything else is delivered.
       records.add(new String[] {"good", "poison-last"});
       write(topic, records);
-      await().atMost(WAIT).until(() -> rec.total() >= 19);
+      await().atMost(WAIT).until(() -> rec.count() >= 19);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).getOrDefault(0, 0L) == 25L);
+      assertComplete(rec, topic, Map.of("good", expectedGood()));
       assertThat(
               registry
                   .get(KafkaMetrics.SKIPPED)
@@ -216,10 +220,17 @@ class KafkaFailurePolicyTest {
     String topic = unique("batch-dlt");
     String dlt = topic + ".dlt";
     String group = unique("g");
-    java.util.concurrent.atomic.AtomicInteger delivered =
-        new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicInteger largestFailedCall =
-        new java.util.concurrent.atomic.AtomicInteger();
+    DeliveryHarness rec = DeliveryHarness.create();
+    AtomicInteger largestFailedCall = new AtomicInteger();
+    Behavior failBadCalls =
+        (id, items, token, attempt) -> {
+          if (id.key().equals("bad")) {
+            int size = ((List<?>) items).size();
+            largestFailedCall.accumulateAndGet(size, Math::max);
+            return CompletableFuture.failedFuture(new IllegalStateException("rejects " + size));
+          }
+          return CompletableFuture.completedFuture(null);
+        };
     KafkaQueueAdapterFactory f =
         factory(broker, group)
             .topic(topic, picky())
@@ -237,19 +248,7 @@ class KafkaFailurePolicyTest {
                         .maxEventDeliveryTime(Duration.ofMillis(200))
                         .deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(50))))
             .implicitBatchSubscription(
-                "kafka",
-                topic,
-                id ->
-                    (dev.tributary.BatchStreamObserver<String>)
-                        items -> {
-                          if (id.key().equals("bad")) {
-                            largestFailedCall.accumulateAndGet(items.size(), Math::max);
-                            return CompletableFuture.failedFuture(
-                                new IllegalStateException("rejects " + items.size()));
-                          }
-                          delivered.addAndGet(items.size());
-                          return CompletableFuture.completedFuture(null);
-                        })
+                "kafka", topic, rec.batchObserverFactory(IMPLICIT, failBadCalls))
             .threads(2)
             .build()) {
       rt.start();
@@ -264,7 +263,7 @@ class KafkaFailurePolicyTest {
       }
       write(topic, records);
       List<ConsumerRecord<byte[], byte[]>> letters = readAll(dlt, bad);
-      await().atMost(WAIT).until(() -> delivered.get() >= good);
+      await().atMost(WAIT).until(() -> rec.count() >= good);
       await()
           .atMost(WAIT)
           .until(() -> committed(broker, group, topic).getOrDefault(0, 0L) == good + bad);
@@ -277,7 +276,12 @@ class KafkaFailurePolicyTest {
           .as("every record of every failed call")
           .containsExactlyInAnyOrderElementsOf(
               records.stream().filter(kv -> kv[0].equals("bad")).map(kv -> kv[1]).toList());
-      assertThat(delivered.get() + lettered.size()).isEqualTo(good + bad);
+      assertThat(rec.count() + lettered.size()).isEqualTo(good + bad);
+      List<String> goodValues = new ArrayList<>();
+      for (int i = 0; i < good; i++) {
+        goodValues.add("good:" + i);
+      }
+      assertComplete(rec, topic, Map.of("good", goodValues));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.tributary.kafka;
 
+import static dev.tributary.kafka.KafkaTestSupport.assertComplete;
 import static dev.tributary.kafka.KafkaTestSupport.committed;
 import static dev.tributary.kafka.KafkaTestSupport.endOffsets;
 import static dev.tributary.kafka.KafkaTestSupport.factory;
@@ -11,6 +12,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamRuntime;
 import dev.tributary.spi.QueueId;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import java.time.Duration;
 import java.util.HashSet;
@@ -26,10 +28,10 @@ class KafkaGroupRebalanceTest {
   static final Duration WAIT = Duration.ofSeconds(90);
 
   private static StreamRuntime node(
-      String name, KafkaQueueAdapterFactory f, String topic, KafkaTestSupport.Recorder rec) {
+      String name, KafkaQueueAdapterFactory f, String topic, DeliveryHarness rec) {
     return StreamRuntime.builder()
         .addProvider("kafka", f, o -> o.cacheSize(128))
-        .implicitSubscription("kafka", topic, rec.factory())
+        .implicitSubscription("kafka", topic, rec.observerFactory())
         .nodeName(name)
         .threads(2)
         .build();
@@ -53,7 +55,7 @@ class KafkaGroupRebalanceTest {
     String group = unique("g");
     broker.createTopic(topic, 4);
     // One recorder for the whole group: per-stream order and duplicates are checked across nodes.
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory fa = factoryFor(group, topic, protocol);
     KafkaQueueAdapterFactory fb = factoryFor(group, topic, protocol);
     try (StreamRuntime a = node("node-a", fa, topic, rec)) {
@@ -61,31 +63,32 @@ class KafkaGroupRebalanceTest {
       await().atMost(WAIT).until(() -> fa.ownedPartitions().size() == 4);
       Map<String, List<String>> first = produce(broker, topic, 20, 20, 0);
 
-      StreamRuntime b = node("node-b", fb, topic, rec);
-      b.start();
-      await()
-          .atMost(WAIT)
-          .until(() -> fa.ownedPartitions().size() == 2 && fb.ownedPartitions().size() == 2);
-      Set<QueueId> union = new HashSet<>(fa.ownedPartitions());
-      union.addAll(fb.ownedPartitions());
-      assertThat(union).hasSize(4);
+      Map<String, List<String>> second;
+      try (StreamRuntime b = node("node-b", fb, topic, rec)) {
+        b.start();
+        await()
+            .atMost(WAIT)
+            .until(() -> fa.ownedPartitions().size() == 2 && fb.ownedPartitions().size() == 2);
+        Set<QueueId> union = new HashSet<>(fa.ownedPartitions());
+        union.addAll(fb.ownedPartitions());
+        assertThat(union).hasSize(4);
 
-      Map<String, List<String>> second = produce(broker, topic, 20, 20, 20);
-      await().atMost(WAIT).until(() -> rec.total() >= 800);
-
-      b.close();
+        second = produce(broker, topic, 20, 20, 20);
+        await().atMost(WAIT).until(() -> rec.count() >= 800);
+      }
+      // b closed: a takes every partition back.
       await().atMost(WAIT).until(() -> fa.ownedPartitions().size() == 4);
       Map<String, List<String>> third = produce(broker, topic, 20, 20, 40);
-      await().atMost(WAIT).until(() -> rec.total() >= 1200);
+      await().atMost(WAIT).until(() -> rec.count() >= 1200);
 
       for (String key : first.keySet()) {
         first.get(key).addAll(second.get(key));
         first.get(key).addAll(third.get(key));
       }
-      rec.assertComplete(topic, first, false);
+      assertComplete(rec, topic, first);
       // Each hand-over committed before releasing: nothing was delivered twice.
       assertThat(rec.duplicates()).isZero();
-      assertThat(rec.total()).isEqualTo(1200);
+      assertThat(rec.count()).isEqualTo(1200);
       Map<Integer, Long> ends = endOffsets(broker, topic, 4);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
     }

@@ -1,17 +1,20 @@
 package dev.tributary.kafka;
 
+import static dev.tributary.kafka.KafkaTestSupport.assertComplete;
 import static dev.tributary.kafka.KafkaTestSupport.committed;
 import static dev.tributary.kafka.KafkaTestSupport.endOffsets;
 import static dev.tributary.kafka.KafkaTestSupport.factory;
 import static dev.tributary.kafka.KafkaTestSupport.produce;
 import static dev.tributary.kafka.KafkaTestSupport.strings;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamId;
-import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
+import dev.tributary.testkit.Behavior;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import java.time.Duration;
 import java.util.List;
@@ -21,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
@@ -67,24 +69,17 @@ class KafkaHandOverTest {
   }
 
   /** Fast observers acknowledge at once; those of {@link #SLOW} keys after 30 ms each. */
-  private static <T> Function<StreamId, StreamObserver<T>> observers(
-      KafkaTestSupport.Recorder rec) {
-    return id -> {
-      boolean slow = SLOW.contains(id.key());
-      return (item, token) -> {
-        rec.record(id, item, token);
-        if (!slow) {
+  private static final Behavior SLOW_KEYS_LAG =
+      (id, item, token, attempt) -> {
+        if (!SLOW.contains(id.key())) {
           return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         slowness.schedule(() -> done.complete(null), 30, TimeUnit.MILLISECONDS);
         return done;
       };
-    };
-  }
 
-  private static StreamRuntime node(
-      String name, String group, String topic, KafkaTestSupport.Recorder rec) {
+  private static StreamRuntime node(String name, String group, String topic, DeliveryHarness rec) {
     KafkaQueueAdapterFactory f =
         factory(broker, group)
             .topic(topic, strings(PARTITIONS))
@@ -92,23 +87,29 @@ class KafkaHandOverTest {
             .build();
     return StreamRuntime.builder()
         .addProvider("kafka", f, o -> o.cacheSize(64))
-        .implicitSubscription("kafka", topic, observers(rec))
+        .implicitSubscription("kafka", topic, rec.observerFactory(IMPLICIT, SLOW_KEYS_LAG))
         .nodeName(name)
         .threads(2)
         .build();
   }
 
+  /**
+   * Every expected record reached its stream once, in order: offered to an observer once (counted
+   * when called, acknowledged or not) and acknowledged once.
+   */
   private static void assertEverythingOnce(
-      KafkaTestSupport.Recorder rec, String topic, Map<String, List<String>> expected) {
+      DeliveryHarness rec, String topic, Map<String, List<String>> expected, int records) {
     log.info(
-        "{}: delivered {} records, {} distinct, {} duplicates",
+        "{}: {} calls, {} acknowledged records, {} distinct, {} duplicates",
         topic,
-        rec.total(),
-        rec.distinct(),
+        rec.attempts(IMPLICIT),
+        rec.count(),
+        rec.distinctCount(),
         rec.duplicates());
-    rec.assertComplete(topic, expected, true);
+    assertComplete(rec, topic, expected);
     assertThat(rec.duplicates()).as("records delivered twice").isZero();
-    assertThat(rec.total()).isEqualTo(KEYS * PER_KEY);
+    assertThat(rec.attempts(IMPLICIT)).as("observer calls").isEqualTo(records);
+    assertThat(rec.count()).isEqualTo(records);
   }
 
   @Test
@@ -116,22 +117,22 @@ class KafkaHandOverTest {
     String topic = unique("close-backlog");
     String group = unique("g");
     broker.createTopic(topic, PARTITIONS);
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     Map<String, List<String>> expected = produce(broker, topic, KEYS, PER_KEY, 0);
     try (StreamRuntime first = node("close-a", group, topic, rec)) {
       first.start();
       // Mid-backlog: the slow streams are far behind, the fast ones well ahead.
-      await().atMost(WAIT).until(() -> rec.total() >= KEYS * PER_KEY / 3);
+      await().atMost(WAIT).until(() -> rec.attempts(IMPLICIT) >= KEYS * PER_KEY / 3);
     }
-    int beforeRestart = rec.total();
+    long beforeRestart = rec.attempts(IMPLICIT);
     assertThat(beforeRestart).as("closed in the middle of the backlog").isLessThan(KEYS * PER_KEY);
     try (StreamRuntime second = node("close-b", group, topic, rec)) {
       second.start();
-      await().atMost(WAIT).until(() -> rec.distinct() >= KEYS * PER_KEY);
+      await().atMost(WAIT).until(() -> rec.distinctCount() >= KEYS * PER_KEY);
       Map<Integer, Long> ends = endOffsets(broker, topic, PARTITIONS);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
     }
-    assertEverythingOnce(rec, topic, expected);
+    assertEverythingOnce(rec, topic, expected, KEYS * PER_KEY);
   }
 
   @Test
@@ -139,32 +140,31 @@ class KafkaHandOverTest {
     String topic = unique("handover-backlog");
     String group = unique("g");
     broker.createTopic(topic, PARTITIONS);
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     Map<String, List<String>> expected = produce(broker, topic, KEYS, PER_KEY, 0);
     try (StreamRuntime a = node("handover-a", group, topic, rec)) {
       a.start();
-      await().atMost(WAIT).until(() -> rec.total() >= KEYS * PER_KEY / 4);
+      await().atMost(WAIT).until(() -> rec.attempts(IMPLICIT) >= KEYS * PER_KEY / 4);
       // A second member joins mid-backlog: half of a's partitions are revoked and handed over.
       try (StreamRuntime b = node("handover-b", group, topic, rec)) {
         b.start();
-        await().atMost(WAIT).until(() -> rec.distinct() >= KEYS * PER_KEY);
+        await().atMost(WAIT).until(() -> rec.distinctCount() >= KEYS * PER_KEY);
         Map<Integer, Long> ends = endOffsets(broker, topic, PARTITIONS);
         await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
       }
     }
-    int delivered = rec.total();
+    long delivered = rec.attempts(IMPLICIT);
     // A restart after everything was committed delivers nothing at all.
     try (StreamRuntime c = node("handover-c", group, topic, rec)) {
       c.start();
       produce(broker, topic, 1, 1, PER_KEY);
       StreamId marker = StreamId.of(topic, "k0");
-      await().atMost(WAIT).until(() -> rec.values.get(marker).contains("k0:" + PER_KEY));
+      await().atMost(WAIT).until(() -> rec.items(IMPLICIT, marker).contains("k0:" + PER_KEY));
     }
-    assertThat(rec.total())
+    assertThat(rec.attempts(IMPLICIT))
         .as("the restart delivered only the new record")
         .isEqualTo(delivered + 1);
-    rec.values.get(StreamId.of(topic, "k0")).remove("k0:" + PER_KEY);
-    rec.total.decrementAndGet();
-    assertEverythingOnce(rec, topic, expected);
+    expected.get("k0").add("k0:" + PER_KEY);
+    assertEverythingOnce(rec, topic, expected, KEYS * PER_KEY + 1);
   }
 }

@@ -1,16 +1,19 @@
 package dev.tributary.kafka;
 
+import static dev.tributary.kafka.KafkaTestSupport.assertComplete;
 import static dev.tributary.kafka.KafkaTestSupport.committed;
 import static dev.tributary.kafka.KafkaTestSupport.endOffsets;
 import static dev.tributary.kafka.KafkaTestSupport.factory;
 import static dev.tributary.kafka.KafkaTestSupport.produce;
 import static dev.tributary.kafka.KafkaTestSupport.strings;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.tributary.StreamId;
 import dev.tributary.StreamRuntime;
+import dev.tributary.testkit.Delivery;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -36,13 +39,10 @@ class KafkaOffsetResetTest {
   static final int PARTITIONS = 2;
 
   private static StreamRuntime runtime(
-      KafkaQueueAdapterFactory f,
-      String topic,
-      KafkaTestSupport.Recorder rec,
-      MeterRegistry registry) {
+      KafkaQueueAdapterFactory f, String topic, DeliveryHarness rec, MeterRegistry registry) {
     return StreamRuntime.builder()
         .addProvider("kafka", f, o -> o.cacheSize(128))
-        .implicitSubscription("kafka", topic, rec.factory())
+        .implicitSubscription("kafka", topic, rec.observerFactory())
         .meterRegistry(registry)
         .threads(2)
         .build();
@@ -64,17 +64,18 @@ class KafkaOffsetResetTest {
 
     // Run 1: a new group that starts at the log end reads what is written after its assignment and
     // commits it.
-    KafkaTestSupport.Recorder rec1 = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec1 = DeliveryHarness.create();
     KafkaQueueAdapterFactory f1 = streamEndWhenUncommitted(group, topic);
     try (StreamRuntime rt = runtime(f1, topic, rec1, new SimpleMeterRegistry())) {
       rt.start();
       await().atMost(WAIT).until(() -> f1.ownedPartitions().size() == PARTITIONS);
       produce(broker, topic, 8, 10, 0);
-      await().atMost(WAIT).until(() -> rec1.total() >= 80);
+      await().atMost(WAIT).until(() -> rec1.count() >= 80);
       Map<Integer, Long> ends = endOffsets(broker, topic, PARTITIONS);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
     }
-    assertThat(rec1.total()).isEqualTo(80);
+    assertThat(rec1.count()).isEqualTo(80);
+    rec1.assertInOrderNoDuplicates();
     Map<Integer, Long> committedBefore = committed(broker, group, topic);
 
     // While the group is away, more records arrive and the oldest ones, the committed position
@@ -100,24 +101,24 @@ class KafkaOffsetResetTest {
     // Run 2: the committed offsets are below the log start. Every retained record is delivered,
     // once, from the earliest retained offset on; nothing jumps to the log end.
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    KafkaTestSupport.Recorder rec2 = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec2 = DeliveryHarness.create();
     KafkaQueueAdapterFactory f2 = streamEndWhenUncommitted(group, topic);
     int expected = retained;
     try (StreamRuntime rt = runtime(f2, topic, rec2, registry)) {
       rt.start();
-      await("every retained record delivered").atMost(WAIT).until(() -> rec2.total() >= expected);
+      await("every retained record delivered").atMost(WAIT).until(() -> rec2.count() >= expected);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
-      assertThat(rec2.total()).isEqualTo(expected);
+      assertThat(rec2.count()).isEqualTo(expected);
       assertThat(rec2.duplicates()).isZero();
+      // Per stream, offsets strictly increase.
+      rec2.assertInOrderNoDuplicates();
       Map<Integer, List<Long>> offsetsByPartition = new HashMap<>();
-      rec2.offsets.forEach(
-          (StreamId id, List<Long> offsets) -> {
-            assertThat(offsets).as("offsets of %s", id).isSorted();
-            offsetsByPartition
-                .computeIfAbsent(
-                    f2.streamQueueMapper().queueForStream(id).index(), k -> new ArrayList<>())
-                .addAll(offsets);
-          });
+      for (Delivery d : rec2.deliveries(IMPLICIT)) {
+        offsetsByPartition
+            .computeIfAbsent(
+                f2.streamQueueMapper().queueForStream(d.streamId()).index(), k -> new ArrayList<>())
+            .add(d.token().sequenceNumber());
+      }
       for (int p = 0; p < PARTITIONS; p++) {
         List<Long> got = offsetsByPartition.getOrDefault(p, List.of());
         long logStart = deletedBefore.get(p);
@@ -145,7 +146,7 @@ class KafkaOffsetResetTest {
     String group = unique("g");
     broker.createTopic(topic, PARTITIONS);
     Map<String, List<String>> backlog = produce(broker, topic, 8, 5, 0);
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory f =
         factory(broker, group)
             .topic(topic, strings(PARTITIONS))
@@ -162,11 +163,11 @@ class KafkaOffsetResetTest {
       }
       fresh.forEach((k, v) -> expected.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
       int n = expected.values().stream().mapToInt(List::size).sum();
-      await().atMost(WAIT).until(() -> rec.total() >= n);
+      await().atMost(WAIT).until(() -> rec.count() >= n);
       Map<Integer, Long> ends = endOffsets(broker, topic, PARTITIONS);
       await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
-      rec.assertComplete(topic, expected, false);
-      assertThat(rec.total()).isEqualTo(n);
+      assertComplete(rec, topic, expected);
+      assertThat(rec.count()).isEqualTo(n);
     }
   }
 }

@@ -8,14 +8,14 @@ import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
+import dev.tributary.testkit.Behavior;
+import dev.tributary.testkit.Delivery;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -67,8 +67,20 @@ class KafkaOneStreamManyPartitionsTest {
     AtomicInteger maxOpen = new AtomicInteger();
     AtomicInteger overlaps = new AtomicInteger();
     AtomicInteger observersCreated = new AtomicInteger();
-    List<String> got = new CopyOnWriteArrayList<>();
-    Map<Integer, List<Long>> offsetsByPartition = new ConcurrentHashMap<>();
+    // Recorded per partition: offsets are ordered within a partition, not across the stream.
+    DeliveryHarness rec = DeliveryHarness.create();
+    Behavior lateAck =
+        (id, item, token, attempt) -> {
+          CompletableFuture<Void> done = new CompletableFuture<>();
+          acks.schedule(
+              () -> {
+                open.decrementAndGet();
+                done.complete(null);
+              },
+              200,
+              TimeUnit.MICROSECONDS);
+          return done;
+        };
     try (StreamRuntime rt =
             StreamRuntime.builder()
                 .addProvider("kafka", f, o -> o.cacheSize(64))
@@ -84,20 +96,8 @@ class KafkaOneStreamManyPartitionsTest {
                             if (now > 1) {
                               overlaps.incrementAndGet();
                             }
-                            got.add(item);
-                            int partition = Integer.parseInt(item.substring(1, 2));
-                            offsetsByPartition
-                                .computeIfAbsent(partition, p -> new CopyOnWriteArrayList<>())
-                                .add(token.sequenceNumber());
-                            CompletableFuture<Void> done = new CompletableFuture<>();
-                            acks.schedule(
-                                () -> {
-                                  open.decrementAndGet();
-                                  done.complete(null);
-                                },
-                                200,
-                                TimeUnit.MICROSECONDS);
-                            return done;
+                            String partition = "partition-" + item.substring(1, 2);
+                            return rec.<String>recorder(partition, id, lateAck).onNext(item, token);
                           };
                     })
                 .threads(3)
@@ -115,20 +115,27 @@ class KafkaOneStreamManyPartitionsTest {
       for (var s : sent) {
         s.get();
       }
-      await().atMost(WAIT).until(() -> got.size() >= RECORDS);
+      await().atMost(WAIT).until(() -> rec.count() >= RECORDS);
       log.info(
           "{}: {} deliveries, max {} at once, {} overlapping calls, {} observers created",
           topic,
-          got.size(),
+          rec.count(),
           maxOpen.get(),
           overlaps.get(),
           observersCreated.get());
       assertThat(overlaps).as("calls while another call of the stream was open").hasValue(0);
       assertThat(maxOpen).hasValue(1);
-      assertThat(got).doesNotHaveDuplicates().hasSize(RECORDS);
-      for (Map.Entry<Integer, List<Long>> e : offsetsByPartition.entrySet()) {
-        assertThat(e.getValue()).as("offsets of partition %s", e.getKey()).isSorted();
+      List<Object> got = new ArrayList<>();
+      for (int partition = 0; partition < PARTITIONS; partition++) {
+        List<Delivery> ofPartition = rec.deliveries("partition-" + partition);
+        assertThat(ofPartition)
+            .as("deliveries of partition %s", partition)
+            .hasSize(RECORDS / PARTITIONS);
+        ofPartition.forEach(d -> got.add(d.item()));
       }
+      assertThat(got).doesNotHaveDuplicates().hasSize(RECORDS);
+      // Within each partition, offsets strictly increase.
+      rec.assertInOrderNoDuplicates();
     }
   }
 }

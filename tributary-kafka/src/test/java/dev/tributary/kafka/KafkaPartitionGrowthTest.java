@@ -4,11 +4,13 @@ import static dev.tributary.kafka.KafkaTestSupport.factory;
 import static dev.tributary.kafka.KafkaTestSupport.strings;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
 import static dev.tributary.kafka.KafkaTestSupport.utf8;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamId;
 import dev.tributary.StreamRuntime;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import java.time.Duration;
 import java.util.List;
@@ -30,7 +32,7 @@ class KafkaPartitionGrowthTest {
   void addedPartitions_areReadWithoutRestart(boolean staticAssignment) throws Exception {
     String topic = unique("grow");
     broker.createTopic(topic, 1);
-    KafkaTestSupport.Recorder rec = new KafkaTestSupport.Recorder();
+    DeliveryHarness rec = DeliveryHarness.create();
     KafkaQueueAdapterFactory.Builder b =
         factory(broker, unique("g"))
             .topic(topic, strings(1))
@@ -43,7 +45,7 @@ class KafkaPartitionGrowthTest {
     try (StreamRuntime rt =
         StreamRuntime.builder()
             .addProvider("kafka", f)
-            .implicitSubscription("kafka", topic, rec.factory())
+            .implicitSubscription("kafka", topic, rec.observerFactory())
             .threads(2)
             .build()) {
       rt.start();
@@ -62,12 +64,13 @@ class KafkaPartitionGrowthTest {
       }
       await().atMost(WAIT).until(() -> f.streamQueueMapper().allQueues().size() == 3);
       await().atMost(WAIT).until(() -> f.ownedPartitions().size() == 3);
-      await().atMost(WAIT).until(() -> rec.total() >= 20);
-      assertThat(rec.values.get(StreamId.of(topic, "p1")))
+      await().atMost(WAIT).until(() -> rec.count() >= 20);
+      assertThat(rec.items(IMPLICIT, StreamId.of(topic, "p1")))
           .containsExactlyElementsOf(
               List.of(
                   "p1:0", "p1:1", "p1:2", "p1:3", "p1:4", "p1:5", "p1:6", "p1:7", "p1:8", "p1:9"));
-      assertThat(rec.values.get(StreamId.of(topic, "p2"))).hasSize(10);
+      assertThat(rec.items(IMPLICIT, StreamId.of(topic, "p2"))).hasSize(10);
+      rec.assertInOrderNoDuplicates();
     }
   }
 }

@@ -1,10 +1,10 @@
 package dev.tributary.kafka;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import static dev.tributary.testkit.DeliveryHarness.IMPLICIT;
 
 import dev.tributary.StreamId;
-import dev.tributary.StreamObserver;
-import dev.tributary.StreamSequenceToken;
+import dev.tributary.testkit.Delivery;
+import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.kafka.KafkaBroker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -13,12 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -29,7 +24,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
 
-/** Helpers shared by the real-broker tests: unique names, producing, offsets, a recorder. */
+/**
+ * Helpers shared by the real-broker tests: unique names, producing, offsets, and checks over what a
+ * {@link DeliveryHarness} recorded.
+ */
 final class KafkaTestSupport {
   private static final AtomicInteger SEQ = new AtomicInteger();
 
@@ -130,67 +128,36 @@ final class KafkaTestSupport {
   }
 
   /**
-   * Records every delivery per stream: value, offset and the thread-free order in which it came.
-   * Checks what every delivery test claims: all events arrived, per-stream offset order holds,
-   * duplicates are counted.
+   * Checks what every delivery test claims, for each key of {@code expected}: the implicit
+   * subscription received exactly its values, in production order; and on every stream it recorded
+   * no event arrived twice or out of offset order.
    */
-  static final class Recorder {
-    final Map<StreamId, List<Long>> offsets = new ConcurrentHashMap<>();
-    final Map<StreamId, List<Object>> values = new ConcurrentHashMap<>();
-    final AtomicInteger total = new AtomicInteger();
-
-    <T> StreamObserver<T> observer(StreamId id) {
-      return (item, token) -> {
-        record(id, item, token);
-        return CompletableFuture.completedFuture(null);
-      };
+  static void assertComplete(
+      DeliveryHarness rec, String topic, Map<String, List<String>> expected) {
+    for (Map.Entry<String, List<String>> e : expected.entrySet()) {
+      rec.assertExactly(IMPLICIT, StreamId.of(topic, e.getKey()), e.getValue());
     }
+    rec.assertInOrderNoDuplicates();
+  }
 
-    <T> Function<StreamId, StreamObserver<T>> factory() {
-      return this::observer;
+  /**
+   * At-least-once: for each key of {@code expected}, the implicit subscription received every value
+   * and its first deliveries came in production and offset order; replays are allowed (count them
+   * with {@link DeliveryHarness#duplicates()}).
+   */
+  static void assertCompleteWithReplays(
+      DeliveryHarness rec, String topic, Map<String, List<String>> expected) {
+    for (Map.Entry<String, List<String>> e : expected.entrySet()) {
+      rec.assertDeliveredAtLeastOnce(IMPLICIT, StreamId.of(topic, e.getKey()), e.getValue());
     }
+  }
 
-    void record(StreamId id, Object item, StreamSequenceToken token) {
-      offsets.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(token.sequenceNumber());
-      values.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(item);
-      total.incrementAndGet();
+  /** The offsets the implicit subscription received, over every stream. */
+  static List<Long> offsets(DeliveryHarness rec) {
+    List<Long> out = new ArrayList<>();
+    for (Delivery d : rec.deliveries(IMPLICIT)) {
+      out.add(d.token().sequenceNumber());
     }
-
-    int total() {
-      return total.get();
-    }
-
-    /** Distinct values received, over all streams. */
-    int distinct() {
-      int n = 0;
-      for (List<Object> v : values.values()) {
-        n += Set.copyOf(v).size();
-      }
-      return n;
-    }
-
-    int duplicates() {
-      return total() - distinct();
-    }
-
-    /**
-     * Every expected value arrived for its key in production order; per stream, offsets increase
-     * except where a replay restarts from an earlier offset (at-least-once), and the first
-     * occurrences of offsets are strictly increasing.
-     */
-    void assertComplete(String topic, Map<String, List<String>> expected, boolean allowReplays) {
-      for (Map.Entry<String, List<String>> e : expected.entrySet()) {
-        StreamId id = StreamId.of(topic, e.getKey());
-        List<Object> got = values.getOrDefault(id, List.of());
-        List<Object> firsts = new ArrayList<>(new java.util.LinkedHashSet<>(got));
-        assertThat(firsts).as("values of %s in first-delivery order", id).isEqualTo(e.getValue());
-        List<Long> offs = offsets.get(id);
-        List<Long> firstOffsets = new ArrayList<>(new java.util.LinkedHashSet<>(offs));
-        assertThat(firstOffsets).as("offsets of %s", id).isSorted();
-        if (!allowReplays) {
-          assertThat(offs).as("offsets of %s, without duplicates", id).doesNotHaveDuplicates();
-        }
-      }
-    }
+    return out;
   }
 }

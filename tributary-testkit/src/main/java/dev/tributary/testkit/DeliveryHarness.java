@@ -91,9 +91,14 @@ public final class DeliveryHarness implements AutoCloseable {
 
   private DeliveryHarness() {}
 
-  /** A harness without a runtime yet: get its observer factories, then {@link #start}. */
+  /**
+   * A harness without a runtime yet: get its observer factories, then {@link #start}. Created on a
+   * test's thread, it is closed and checked after the test by {@link RuntimeInvariantsExtension}.
+   */
   public static DeliveryHarness create() {
-    return new DeliveryHarness();
+    DeliveryHarness h = new DeliveryHarness();
+    RuntimeInvariantsExtension.created(h);
+    return h;
   }
 
   /**
@@ -158,6 +163,11 @@ public final class DeliveryHarness implements AutoCloseable {
       throw new IllegalStateException("the harness has no runtime yet; call start() or wrap()");
     }
     return rt;
+  }
+
+  /** True once {@link #start} or {@link #wrap} gave the harness a runtime. */
+  boolean hasRuntime() {
+    return runtime != null;
   }
 
   /** The meter registry of {@link #runtimeBuilder()}. */
@@ -254,9 +264,13 @@ public final class DeliveryHarness implements AutoCloseable {
     return new Recorder<>(this, track(subscriber, id), Objects.requireNonNull(behavior));
   }
 
-  /** A batch recorder that handles each batch with {@code behavior}. */
-  public <T> BatchRecorder<T> batchRecorder(String subscriber, StreamId id, Behavior behavior) {
-    return new BatchRecorder<>(this, track(subscriber, id), Objects.requireNonNull(behavior));
+  /**
+   * A recorder for batch subscriptions that handles each batch with {@code behavior}; see {@link
+   * Recorder#asBatchObserver()}.
+   */
+  public <T> BatchStreamObserver<T> batchRecorder(
+      String subscriber, StreamId id, Behavior behavior) {
+    return this.<T>recorder(subscriber, id, behavior).asBatchObserver();
   }
 
   /** An implicit-subscription factory recording under {@link #IMPLICIT}. */
@@ -433,6 +447,17 @@ public final class DeliveryHarness implements AutoCloseable {
     return t == null ? 0 : t.count();
   }
 
+  /** The deliveries of {@code subscriber} on every stream: per stream in arrival order. */
+  public List<Delivery> deliveries(String subscriber) {
+    List<Delivery> out = new ArrayList<>();
+    for (Track t : tracks.values()) {
+      if (t.subscriber.equals(subscriber)) {
+        out.addAll(t.deliveries());
+      }
+    }
+    return out;
+  }
+
   /** The deliveries of {@code subscriber} on {@code id}, in arrival order. */
   public List<Delivery> deliveries(String subscriber, StreamId id) {
     Track t = existing(subscriber, id);
@@ -464,6 +489,20 @@ public final class DeliveryHarness implements AutoCloseable {
       out.addAll(t.errors());
     }
     return out;
+  }
+
+  /**
+   * How many times {@code subscriber}'s recorders were called on every stream, failures and calls
+   * never acknowledged included.
+   */
+  public long attempts(String subscriber) {
+    long n = 0;
+    for (Track t : tracks.values()) {
+      if (t.subscriber.equals(subscriber)) {
+        n += t.attempts();
+      }
+    }
+    return n;
   }
 
   /** How many times {@code subscriber}'s recorders on {@code id} were called, failures included. */
@@ -511,6 +550,11 @@ public final class DeliveryHarness implements AutoCloseable {
       n += t.duplicates();
     }
     return n;
+  }
+
+  /** Every recorded delivery that was not a duplicate: the distinct events delivered. */
+  public long distinctCount() {
+    return count() - duplicates();
   }
 
   /** A short description of every record, for failure messages. */
@@ -649,6 +693,24 @@ public final class DeliveryHarness implements AutoCloseable {
     assertThat(items(subscriber, id))
         .as("what %s received on %s", subscriber, id)
         .containsExactlyElementsOf(new ArrayList<Object>(expected));
+    return this;
+  }
+
+  /**
+   * Checks at-least-once delivery to {@code subscriber} on {@code id}: in the order their tokens
+   * were first delivered, the items are exactly {@code expected}, and those first deliveries came
+   * in token order. Replays (an event delivered again) are allowed; count them with {@link
+   * #duplicates()}.
+   */
+  public DeliveryHarness assertDeliveredAtLeastOnce(
+      String subscriber, StreamId id, List<?> expected) {
+    Track t = existing(subscriber, id);
+    List<Object> firsts = t == null ? List.of() : t.firstItems();
+    List<StreamSequenceToken> firstTokens = t == null ? List.of() : t.firstTokens();
+    assertThat(firsts)
+        .as("what %s received on %s, in first-delivery order", subscriber, id)
+        .containsExactlyElementsOf(new ArrayList<Object>(expected));
+    assertThat(firstTokens).as("tokens %s first received on %s", subscriber, id).isSorted();
     return this;
   }
 

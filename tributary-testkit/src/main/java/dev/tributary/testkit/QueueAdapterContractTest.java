@@ -42,11 +42,15 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * factory, and uses stream keys unique to the test, so adapters whose queues outlive a runtime (a
  * Kafka topic) can share one namespace across tests. Events are {@code String}s ({@code
  * "<key>#<n>"}). The {@link RuntimeInvariantsExtension} closes every runtime and checks after each
- * test that no agent, thread or receiver was left behind and that the SPI was never misused.
+ * test that no agent, thread, receiver or cache cursor was left behind, that no agent task failed
+ * and that the SPI was never misused.
  */
 public abstract class QueueAdapterContractTest {
 
-  /** Closes what a test leaves open and checks the runtime's invariants after each test. */
+  /**
+   * Closes what a test leaves open and checks the runtime's invariants after each test; registered
+   * here as well, so the checks run in adapter modules without auto-detection too.
+   */
   @RegisterExtension
   protected final RuntimeInvariantsExtension invariants = new RuntimeInvariantsExtension();
 

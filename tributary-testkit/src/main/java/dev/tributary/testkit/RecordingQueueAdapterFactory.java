@@ -46,6 +46,10 @@ import java.util.function.Consumer;
  *   <li>a cache holding more batches than the provider's {@code cacheSize}.
  * </ul>
  *
+ * <p>It also tracks every cache cursor the runtime opens: {@link #openCursors()} names those not
+ * closed yet, which must be none once the runtime closed. Created on a test's thread, it is checked
+ * after the test by {@link RuntimeInvariantsExtension}.
+ *
  * <p>Thread-safe. One instance serves one provider, like the factory it wraps.
  */
 public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
@@ -58,12 +62,14 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
   private final Map<QueueId, AtomicInteger> maxCacheSize = new ConcurrentHashMap<>();
   private final List<String> violations = Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger rereads = new AtomicInteger();
+  private final Set<Cursor> openCursors = ConcurrentHashMap.newKeySet();
   private volatile Consumer<BatchContainer> ackListener = b -> {};
   private volatile int cacheSize = Integer.MAX_VALUE;
 
   /** Watches {@code delegate}. */
   public RecordingQueueAdapterFactory(QueueAdapterFactory delegate) {
     this.delegate = java.util.Objects.requireNonNull(delegate, "delegate");
+    RuntimeInvariantsExtension.created(this);
   }
 
   /** The wrapped factory. */
@@ -190,6 +196,19 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
       max = Math.max(max, v.get());
     }
     return max;
+  }
+
+  /**
+   * The cache cursors opened and not closed yet, each as "queue: stream"; after the runtime closed,
+   * any is a leak.
+   */
+  public List<String> openCursors() {
+    List<String> out = new ArrayList<>();
+    for (Cursor c : openCursors) {
+      out.add(c.toString());
+    }
+    Collections.sort(out);
+    return out;
   }
 
   /** Breaches of the SPI's rules seen so far; empty when the runtime behaved. */
@@ -449,12 +468,18 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
 
     @Override
     public QueueCacheCursor cursor(StreamId streamId, StreamSequenceToken token) {
-      return delegate.cursor(streamId, token);
+      return opened(streamId, delegate.cursor(streamId, token));
     }
 
     @Override
     public QueueCacheCursor cursorAtOldest(StreamId streamId) {
-      return delegate.cursorAtOldest(streamId);
+      return opened(streamId, delegate.cursorAtOldest(streamId));
+    }
+
+    private QueueCacheCursor opened(StreamId streamId, QueueCacheCursor cursor) {
+      Cursor c = new Cursor(queueId, streamId, cursor);
+      openCursors.add(c);
+      return c;
     }
 
     @Override
@@ -470,6 +495,50 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
     @Override
     public int cursorCount() {
       return delegate.cursorCount();
+    }
+  }
+
+  /** A cursor that tells the factory when it is closed; changes nothing else. */
+  private final class Cursor implements QueueCacheCursor {
+    private final QueueId queueId;
+    private final StreamId streamId;
+    private final QueueCacheCursor delegate;
+
+    Cursor(QueueId queueId, StreamId streamId, QueueCacheCursor delegate) {
+      this.queueId = queueId;
+      this.streamId = streamId;
+      this.delegate = delegate;
+    }
+
+    @Override
+    public boolean moveNext() {
+      return delegate.moveNext();
+    }
+
+    @Override
+    public BatchContainer current() {
+      return delegate.current();
+    }
+
+    @Override
+    public void markDelivered() {
+      delegate.markDelivered();
+    }
+
+    @Override
+    public void refresh(StreamSequenceToken token) {
+      delegate.refresh(token);
+    }
+
+    @Override
+    public void close() {
+      openCursors.remove(this);
+      delegate.close();
+    }
+
+    @Override
+    public String toString() {
+      return queueId + ": " + streamId;
     }
   }
 

@@ -40,20 +40,22 @@ final class Track {
     return attemptsByToken.merge(token, 1, Integer::sum);
   }
 
-  /** Records an acknowledged event; returns false when it broke the order. */
+  /**
+   * Records an acknowledged event; returns false when it broke the order. Every delivery of a token
+   * recorded before is a duplicate, wherever it falls (a replay of several events counts each one);
+   * a new token at or before the last one is out of order.
+   */
   synchronized boolean record(Object item, StreamSequenceToken token) {
     boolean ok = true;
-    if (last != null && token.compareTo(last) <= 0) {
+    if (!seen.add(token)) {
       ok = false;
-      if (seen.contains(token)) {
-        duplicates++;
-        violation("duplicate " + token + " (" + item + ") after " + last);
-      } else {
-        outOfOrder++;
-        violation("out of order " + token + " (" + item + ") after " + last);
-      }
+      duplicates++;
+      violation("duplicate " + token + " (" + item + ") after " + last);
+    } else if (last != null && token.compareTo(last) <= 0) {
+      ok = false;
+      outOfOrder++;
+      violation("out of order " + token + " (" + item + ") after " + last);
     }
-    seen.add(token);
     deliveries.add(new Delivery(subscriber, streamId, item, token));
     last = token;
     return ok;
@@ -75,6 +77,30 @@ final class Track {
 
   synchronized List<Delivery> deliveries() {
     return List.copyOf(deliveries);
+  }
+
+  /** The items in the order their tokens were first delivered: replays left out. */
+  synchronized List<Object> firstItems() {
+    List<Object> out = new ArrayList<>();
+    Set<StreamSequenceToken> firsts = new HashSet<>();
+    for (Delivery d : deliveries) {
+      if (firsts.add(d.token())) {
+        out.add(d.item());
+      }
+    }
+    return out;
+  }
+
+  /** The tokens in the order they were first delivered. */
+  synchronized List<StreamSequenceToken> firstTokens() {
+    List<StreamSequenceToken> out = new ArrayList<>();
+    Set<StreamSequenceToken> firsts = new HashSet<>();
+    for (Delivery d : deliveries) {
+      if (firsts.add(d.token())) {
+        out.add(d.token());
+      }
+    }
+    return out;
   }
 
   synchronized List<Object> items() {

@@ -3,7 +3,9 @@ package dev.tributary.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.tributary.BatchStreamObserver;
 import dev.tributary.EventSequenceToken;
+import dev.tributary.SequentialItem;
 import dev.tributary.StreamId;
 import dev.tributary.StreamObserver;
 import java.time.Duration;
@@ -111,6 +113,50 @@ class DeliveryHarnessTest {
     ack(o1.onNext("e", t(0)));
     assertThat(h.activations(DeliveryHarness.IMPLICIT, S)).isEqualTo(2);
     assertThat(h.items(DeliveryHarness.IMPLICIT, S)).containsExactly("e");
+  }
+
+  @Test
+  void aReplayOfSeveralEvents_countsEveryOneAsADuplicate() {
+    DeliveryHarness h = DeliveryHarness.create();
+    Recorder<Object> r = h.recorder("a", S);
+    for (long seq : new long[] {0, 1, 2, 1, 2, 3}) {
+      ack(r.onNext("e" + seq, t(seq)));
+    }
+    assertThat(h.count()).isEqualTo(6);
+    assertThat(h.duplicates()).isEqualTo(2);
+    assertThat(h.distinctCount()).isEqualTo(4);
+    assertThatThrownBy(h::assertInOrderNoDuplicates)
+        .hasMessageContaining("duplicate [1,0]")
+        .hasMessageContaining("duplicate [2,0]");
+    h.assertDeliveredAtLeastOnce("a", S, List.of("e0", "e1", "e2", "e3"));
+    assertThatThrownBy(() -> h.assertDeliveredAtLeastOnce("a", S, List.of("e0", "e1", "e2")))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining("in first-delivery order");
+  }
+
+  @Test
+  void assertDeliveredAtLeastOnce_catchesFirstDeliveriesOutOfTokenOrder() {
+    DeliveryHarness h = DeliveryHarness.create();
+    Recorder<Object> r = h.recorder("a", S);
+    ack(r.onNext("e1", t(1)));
+    ack(r.onNext("e0", t(0)));
+    assertThatThrownBy(() -> h.assertDeliveredAtLeastOnce("a", S, List.of("e1", "e0")))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining("tokens a first received");
+  }
+
+  @Test
+  void batchAndSingleDeliveriesOfOneLabel_areCheckedAsOneSequence() {
+    DeliveryHarness h = DeliveryHarness.create();
+    ack(h.recorder("a", S).onNext("e0", t(0)));
+    BatchStreamObserver<Object> batches = h.batchRecorder("a", S, Behavior.ACK);
+    ack(
+        batches.onNextBatch(
+            List.of(new SequentialItem<>("e1", t(1)), new SequentialItem<>("e2", t(2)))));
+    ack(batches.onNextBatch(List.of(new SequentialItem<>("e2", t(2)))));
+    assertThat(h.items("a", S)).containsExactly("e0", "e1", "e2", "e2");
+    assertThat(h.attempts("a")).isEqualTo(3);
+    assertThat(h.duplicates()).isOne();
   }
 
   @Test

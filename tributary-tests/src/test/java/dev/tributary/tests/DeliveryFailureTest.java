@@ -15,6 +15,7 @@ import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.testkit.Behavior;
 import dev.tributary.testkit.DeliveryHarness;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -106,7 +107,12 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
     assertThat(f.implicit()).isFalse();
     assertThat(f.providerName()).isEqualTo(MEM);
     assertThat(f.queueId()).isEqualTo(queueOf(s));
-    assertThat(f.batch()).isNotNull();
+    assertThat(f.batch().streamId()).as("the failed event's batch").isEqualTo(s);
+    List<Object> batchEvents = new ArrayList<>();
+    for (int i = 0; i < f.batch().eventCount(); i++) {
+      batchEvents.add(f.batch().event(i));
+    }
+    assertThat(batchEvents).as("the events of the failed event's batch").contains(3);
 
     h.produce(s, ints(10, 15));
     h.awaitCount("picky", s, 14).awaitCount("all", s, 15);

@@ -14,7 +14,6 @@ import dev.tributary.StreamSubscriptionHandle;
 import dev.tributary.memory.MemoryQueueAdapterFactory;
 import dev.tributary.spi.BackoffPolicy;
 import dev.tributary.spi.QueueId;
-import dev.tributary.testkit.RuntimeInvariantsExtension;
 import dev.tributary.tests.DeliveryModel.Epoch;
 import dev.tributary.tests.DeliveryModel.Ev;
 import dev.tributary.tests.DeliveryModel.Invariant;
@@ -40,7 +39,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A seeded, randomized model-based test of the runtime on the memory adapter.
@@ -84,8 +82,6 @@ class ModelBasedDeliveryTest {
   private static final int STALL_POLLS = 500;
   private static final Duration SETTLE = Duration.ofMillis(20);
   private static final Duration HANDOVER = Duration.ofMillis(10);
-
-  @RegisterExtension final RuntimeInvariantsExtension invariants = new RuntimeInvariantsExtension();
 
   @Test
   void randomEpisodes_keepTheDeliveryContract() {

@@ -13,6 +13,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A drain runs at most {@link #BATCH} tasks and then yields the pool thread, so that one busy
  * agent cannot starve the others sharing the pool.
+ *
+ * <p>A task that throws is a bug of the runtime (user and SPI code is called through guards): it is
+ * logged, reported to the default uncaught-exception handler if there is one, and the executor goes
+ * on with the next task.
  */
 final class SerialExecutor implements Executor {
   private static final Logger log = LoggerFactory.getLogger(SerialExecutor.class);
@@ -59,6 +63,7 @@ final class SerialExecutor implements Executor {
           task.run();
         } catch (Throwable t) {
           log.error("{}: task failed; the agent goes on", name, t);
+          report(t);
         }
       }
     } finally {
@@ -67,6 +72,23 @@ final class SerialExecutor implements Executor {
     }
     if (!tasks.isEmpty()) {
       schedule();
+    }
+  }
+
+  /**
+   * Hands a failed task's throwable to the JVM's default uncaught-exception handler, when one is
+   * installed, as a thread pool would have done had the task killed its thread; a test harness or a
+   * crash reporter watches that handler. Without one, the log line above is all. A handler that
+   * throws is ignored: the executor goes on either way.
+   */
+  private static void report(Throwable t) {
+    Thread.UncaughtExceptionHandler handler = Thread.getDefaultUncaughtExceptionHandler();
+    if (handler != null) {
+      try {
+        handler.uncaughtException(Thread.currentThread(), t);
+      } catch (Throwable ignored) {
+        // the failure is logged already; a broken handler must not stop the agent
+      }
     }
   }
 

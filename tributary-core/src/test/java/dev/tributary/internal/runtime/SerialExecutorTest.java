@@ -1,0 +1,78 @@
+package dev.tributary.internal.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A failed task is reported to the default uncaught-exception handler; the executor goes on. */
+class SerialExecutorTest {
+  private final ExecutorService pool =
+      Executors.newSingleThreadExecutor(r -> new Thread(r, "serial-executor-test"));
+  private Thread.UncaughtExceptionHandler previous;
+
+  @BeforeEach
+  void rememberHandler() {
+    previous = Thread.getDefaultUncaughtExceptionHandler();
+  }
+
+  @AfterEach
+  void restore() throws InterruptedException {
+    Thread.setDefaultUncaughtExceptionHandler(previous);
+    pool.shutdown();
+    assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void aThrowingTask_isReportedToTheDefaultHandler_andTheNextTaskRuns() throws Exception {
+    List<String> reported = Collections.synchronizedList(new ArrayList<>());
+    Thread.setDefaultUncaughtExceptionHandler(
+        (t, e) -> reported.add(t.getName() + ": " + e.getMessage()));
+    SerialExecutor exec = new SerialExecutor(pool, "test");
+    CountDownLatch next = new CountDownLatch(1);
+    exec.execute(
+        () -> {
+          throw new IllegalStateException("task bug");
+        });
+    exec.execute(next::countDown);
+    assertThat(next.await(10, TimeUnit.SECONDS)).as("the task after the failed one ran").isTrue();
+    assertThat(reported).containsExactly("serial-executor-test: task bug");
+  }
+
+  @Test
+  void aThrowingHandler_doesNotStopTheExecutor() throws Exception {
+    Thread.setDefaultUncaughtExceptionHandler(
+        (t, e) -> {
+          throw new IllegalStateException("handler bug");
+        });
+    SerialExecutor exec = new SerialExecutor(pool, "test");
+    CountDownLatch next = new CountDownLatch(1);
+    exec.execute(
+        () -> {
+          throw new IllegalStateException("task bug");
+        });
+    exec.execute(next::countDown);
+    assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void withoutADefaultHandler_aThrowingTaskIsOnlyLogged() throws Exception {
+    Thread.setDefaultUncaughtExceptionHandler(null);
+    SerialExecutor exec = new SerialExecutor(pool, "test");
+    CountDownLatch next = new CountDownLatch(1);
+    exec.execute(
+        () -> {
+          throw new IllegalStateException("task bug");
+        });
+    exec.execute(next::countDown);
+    assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
+  }
+}
