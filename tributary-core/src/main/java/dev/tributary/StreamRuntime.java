@@ -7,6 +7,7 @@ import dev.tributary.internal.runtime.Runtimes;
 import dev.tributary.spi.InMemoryPubSubStore;
 import dev.tributary.spi.PubSubStore;
 import dev.tributary.spi.QueueAdapterFactory;
+import dev.tributary.spi.RuntimeTime;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -68,6 +69,7 @@ public interface StreamRuntime extends AutoCloseable {
     private MeterRegistry meterRegistry;
     private StreamFilter streamFilter;
     private PubSubStore pubSubStore;
+    private RuntimeTime time;
     private Clock clock;
     private Integer threads;
     private String nodeName;
@@ -158,7 +160,25 @@ public interface StreamRuntime extends AutoCloseable {
       return this;
     }
 
-    /** Sets the clock used for inactivity and delivery deadlines [system UTC]. */
+    /**
+     * Sets the runtime's time: the clock of inactivity, delivery deadlines and latencies, and the
+     * scheduler of every delay (read ticks, retry backoffs, the initialization, subscribe and drain
+     * time-outs); adapters get it too, as {@code ProviderContext.time()}. The caller owns it: the
+     * runtime cancels what it scheduled when it closes but does not stop {@code time}. [the system
+     * UTC clock, and a timer thread of the runtime's own, {@code <nodeName>-timer-1}]
+     */
+    @Incubating
+    public Builder time(RuntimeTime t) {
+      once("time", time);
+      time = Objects.requireNonNull(t, "time was null but it must be set");
+      return this;
+    }
+
+    /**
+     * Sets only the clock of inactivity, delivery deadlines and latencies; delays still run on the
+     * runtime's timer thread, on real time. To drive both, set {@link #time(RuntimeTime)} instead.
+     * [system UTC]
+     */
     @Incubating
     public Builder clock(Clock c) {
       once("clock", clock);
@@ -192,6 +212,10 @@ public interface StreamRuntime extends AutoCloseable {
         throw new IllegalStateException(
             "no provider was added; call addProvider(name, factory) at least once");
       }
+      if (time != null && clock != null) {
+        throw new IllegalStateException(
+            "both clock and time were set; set only time: its clock() is the runtime's clock");
+      }
       for (ImplicitSpec s : implicits) {
         if (!providers.containsKey(s.provider())) {
           throw new IllegalStateException(
@@ -210,6 +234,7 @@ public interface StreamRuntime extends AutoCloseable {
               meterRegistry,
               streamFilter != null ? streamFilter : StreamFilter.ALL,
               pubSubStore != null ? pubSubStore : new InMemoryPubSubStore(),
+              time,
               clock != null ? clock : Clock.systemUTC(),
               threads != null ? threads : Runtime.getRuntime().availableProcessors(),
               nodeName != null ? nodeName : "tributary"));

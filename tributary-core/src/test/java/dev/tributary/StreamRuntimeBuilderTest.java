@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tributary.memory.MemoryQueueAdapterFactory;
 import dev.tributary.spi.InMemoryPubSubStore;
+import dev.tributary.spi.RuntimeTime;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.concurrent.CompletableFuture;
@@ -50,6 +51,19 @@ class StreamRuntimeBuilderTest {
         .hasMessageContaining("'orders'")
         .hasMessageContaining("'kafka'")
         .hasMessageContaining("[mem]");
+  }
+
+  @Test
+  void build_withBothClockAndTime_isRejectedNamingTheOneToKeep() {
+    StreamRuntime.Builder builder =
+        StreamRuntime.builder()
+            .addProvider("mem", memory())
+            .clock(Clock.systemUTC())
+            .time(RuntimeTime.system());
+    assertThatThrownBy(builder::build)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("both clock and time were set")
+        .hasMessageContaining("set only time");
   }
 
   @Test
@@ -152,11 +166,13 @@ class StreamRuntimeBuilderTest {
     StreamFilter filter = (id, item, data) -> true;
     InMemoryPubSubStore store = new InMemoryPubSubStore();
     Clock clock = Clock.systemUTC();
+    RuntimeTime time = RuntimeTime.system();
     return Stream.of(
         once("meterRegistry", registry, b -> b.meterRegistry(registry)),
         once("streamFilter", filter, b -> b.streamFilter(filter)),
         once("pubSubStore", store, b -> b.pubSubStore(store)),
         once("clock", clock, b -> b.clock(clock)),
+        once("time", time, b -> b.time(time)),
         once("threads", 3, b -> b.threads(3)),
         once("nodeName", "n1", b -> b.nodeName("n1")));
   }
@@ -188,7 +204,8 @@ class StreamRuntimeBuilderTest {
         nul("meterRegistry", b -> b.meterRegistry(null)),
         nul("streamFilter", b -> b.streamFilter(null)),
         nul("pubSubStore", b -> b.pubSubStore(null)),
-        nul("clock", b -> b.clock(null)));
+        nul("clock", b -> b.clock(null)),
+        nul("time", b -> b.time(null)));
   }
 
   private static Arguments nul(String option, Consumer<StreamRuntime.Builder> call) {

@@ -12,6 +12,7 @@ import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamProviderDirection;
 import dev.tributary.spi.StreamQueueMapper;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +65,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
   @Override
   public QueueAdapter createAdapter(ProviderContext context) {
     String name = context.providerName();
+    Clock clock = context.clock();
     mapper = new HashRingStreamQueueMapper(name, queueCount);
     return new QueueAdapter() {
       @Override
@@ -90,7 +92,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
             mine.add(id);
           }
         }
-        return new Receiver(mine);
+        return new Receiver(mine, clock);
       }
 
       @Override
@@ -113,11 +115,13 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
   /** Round-robin over its streams: batch k of the queue is event k / streams of stream k % n. */
   private final class Receiver implements QueueAdapterReceiver {
     private final List<StreamId> streams;
+    private final Clock clock;
     private final long total;
     private long produced;
 
-    Receiver(List<StreamId> streams) {
+    Receiver(List<StreamId> streams, Clock clock) {
       this.streams = streams;
+      this.clock = clock;
       this.total = eventsPerStream * streams.size();
     }
 
@@ -133,7 +137,7 @@ public final class GeneratorAdapterFactory implements QueueAdapterFactory {
         return CompletableFuture.completedFuture(List.of());
       }
       List<BatchContainer> out = new ArrayList<>(n);
-      long now = System.currentTimeMillis();
+      long now = clock.millis();
       for (int i = 0; i < n; i++) {
         long k = produced++;
         StreamId id = streams.get((int) (k % streams.size()));

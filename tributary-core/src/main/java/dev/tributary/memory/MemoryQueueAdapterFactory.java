@@ -13,6 +13,7 @@ import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamProviderDirection;
 import dev.tributary.spi.StreamQueueMapper;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -48,6 +49,7 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
   private final ConcurrentHashMap<QueueId, MemoryQueue> queues = new ConcurrentHashMap<>();
   private volatile HashRingStreamQueueMapper mapper;
   private volatile String name;
+  private volatile Clock clock = Clock.systemUTC();
 
   private MemoryQueueAdapterFactory(Builder b) {
     this.queueCount = b.queueCount != null ? b.queueCount : DEFAULT_QUEUE_COUNT;
@@ -70,6 +72,7 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
               + "'; build one factory per provider");
     }
     name = context.providerName();
+    clock = context.clock();
     mapper = new HashRingStreamQueueMapper(name, queueCount);
     for (QueueId q : mapper.allQueues()) {
       queues.put(q, new MemoryQueue(q));
@@ -179,11 +182,7 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
         wasEmpty = unread.isEmpty();
         unread.addLast(
             new MemoryBatchContainer(
-                streamId,
-                new EventSequenceToken(nextSequence++),
-                events,
-                headers,
-                System.currentTimeMillis()));
+                streamId, new EventSequenceToken(nextSequence++), events, headers, clock.millis()));
       }
       Runnable l = dataListener;
       if (wasEmpty && l != null) {

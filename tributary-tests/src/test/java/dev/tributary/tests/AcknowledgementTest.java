@@ -12,6 +12,7 @@ import dev.tributary.spi.QueueId;
 import dev.tributary.testkit.Behavior;
 import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.Gate;
+import dev.tributary.testkit.ManualTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -89,23 +90,36 @@ class AcknowledgementTest extends MemoryRuntimeTest {
     h.assertExactly(s, ints(0, 20)).assertInOrderNoDuplicates();
   }
 
+  /** On manual time: the poison event is given up exactly when maxEventDeliveryTime is spent. */
   @Test
   void failedDelivery_isAcknowledgedOnceGivenUp_andTheRestInStreamOrder() {
     StreamId s = StreamId.of("orders", "poison");
+    ManualTime time = new ManualTime();
+    Duration backoff = Duration.ofMillis(50);
+    Duration tick = Duration.ofMillis(20); // shorter than the backoff: its first tick cannot be 50
     DeliveryHarness h =
         start(
             checkedFactory(1, s, List.of()),
             o ->
-                o.deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(5)))
-                    .maxEventDeliveryTime(Duration.ofMillis(200)),
-            (x, b) -> {});
+                o.deliveryBackoff(BackoffPolicy.fixed(backoff))
+                    .maxEventDeliveryTime(Duration.ofMillis(200))
+                    .getQueueMessagesTimerPeriod(tick),
+            (x, b) -> b.time(time));
     harness.set(h);
     h.subscribe("picky", s, Behavior.failWhen(Integer.valueOf(5)::equals));
     h.subscribe("ok", s);
     h.produce(s, ints(0, 10));
+    for (int retry = 1; retry <= 4; retry++) { // at 50, 100, 150 and 200 ms
+      time.awaitScheduled(backoff);
+      assertThat(h.errors("picky", s)).as("not given up before maxEventDeliveryTime").isEmpty();
+      time.advance(backoff);
+    }
     h.awaitCount("ok", s, 10).awaitCount("picky", s, 9).awaitErrors("picky", s, 1);
     StreamSequenceToken poison = h.tokens("ok", s).get(5);
-    // Given up after the failure handler had it: acknowledged with the other nine.
+    assertThat(h.attempts("picky", s, poison)).isEqualTo(5);
+    // Given up after the failure handler had it: acknowledged with the other nine by the purge of
+    // the next read tick.
+    time.advance(tick);
     h.awaitThat("all 10 acknowledged", () -> memory.acknowledgedCount() == 10);
     h.produce(s, ints(10, 15));
     h.awaitCount("ok", s, 15).awaitCount("picky", s, 14);

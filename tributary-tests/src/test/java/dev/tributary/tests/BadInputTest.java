@@ -19,6 +19,7 @@ import dev.tributary.spi.SimpleQueueAdapterCache;
 import dev.tributary.spi.StaticQueueBalancer;
 import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.Gate;
+import dev.tributary.testkit.ManualTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -313,17 +314,26 @@ class BadInputTest extends MemoryRuntimeTest {
         .assertInOrderNoDuplicates();
   }
 
+  /** On manual time: the subscribe fails exactly {@code subscribeTimeout} after it was made. */
   @Test
   void subscribingWhereNoAgentOwnsTheQueue_timesOutNamingTheQueueAndTheRemedy() {
+    ManualTime time = new ManualTime();
+    Duration subscribeTimeout = Duration.ofMinutes(2);
     DeliveryHarness h =
         start(
             MemoryQueueAdapterFactory.builder().queueCount(1).build(),
             o ->
                 o.balancer(() -> StaticQueueBalancer.share(1, 2)) // node 1 of 2 owns no queue
-                    .subscribeTimeout(Duration.ofMillis(200)),
-            (x, b) -> {});
+                    .subscribeTimeout(subscribeTimeout),
+            (x, b) -> b.time(time));
     StreamId s = StreamId.of("orders", "orphan");
-    assertThatThrownBy(() -> h.subscribe("orphan", s))
+    CompletableFuture<?> subscribed =
+        h.stream(s).subscribe(h.recorder("orphan", s)).toCompletableFuture();
+    time.awaitScheduled(subscribeTimeout);
+    time.advance(subscribeTimeout.minusMillis(1));
+    assertThat(subscribed).as("still waiting just before subscribeTimeout").isNotDone();
+    time.advance(Duration.ofMillis(1));
+    assertThatThrownBy(() -> h.join(subscribed, "subscribe orphan"))
         .isInstanceOf(StreamingException.class)
         .hasMessageContaining("timed out")
         .hasMessageContaining("no agent on this node owns queue " + queueOf(s))

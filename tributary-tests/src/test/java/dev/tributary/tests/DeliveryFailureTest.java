@@ -14,6 +14,7 @@ import dev.tributary.spi.DeliveryFailure;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.testkit.Behavior;
 import dev.tributary.testkit.DeliveryHarness;
+import dev.tributary.testkit.ManualTime;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,13 +27,27 @@ import org.junit.jupiter.api.Test;
  * A consumer that fails is retried with backoff for up to {@code maxEventDeliveryTime}; then it is
  * told ({@code onError(StreamEventDeliveryFailureException)}), the failure handler is called once,
  * and the event is skipped, or the explicit subscription is faulted. Implicit subscriptions are
- * never faulted. After Orleans' StreamDeliveryFailure tests. Assertions never depend on how many
- * retries fit in the time budget, only that there was at least one.
+ * never faulted. After Orleans' StreamDeliveryFailure tests.
+ *
+ * <p>The runtime runs on {@link ManualTime}: each retry waits for the test to advance the time by
+ * the backoff, so the number of attempts is exact ({@value #BUDGET_MILLIS} ms of budget with a
+ * {@value #BACKOFF_MILLIS} ms backoff: the first attempt and four retries) and nothing is given up
+ * before the budget is spent, however fast or slow the machine.
  */
 class DeliveryFailureTest extends MemoryRuntimeTest {
 
   private static final String NS = "orders";
   private static final String IMPLICIT_NS = "actors";
+
+  static final long BACKOFF_MILLIS = 50;
+  static final long BUDGET_MILLIS = 200;
+  private static final Duration BACKOFF = Duration.ofMillis(BACKOFF_MILLIS);
+  private static final Duration BUDGET = Duration.ofMillis(BUDGET_MILLIS);
+
+  /** Attempts at 0, 50, 100, 150 and 200 ms; the next would be at 250 ms, past the budget. */
+  private static final int ATTEMPTS = 5;
+
+  private final ManualTime time = new ManualTime();
 
   /** Records every failure it is told about; faults subscriptions when asked to. */
   static final class RecordingHandler implements StreamFailureHandler {
@@ -60,11 +75,36 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
     return start(
         MemoryQueueAdapterFactory.builder().queueCount(2).failureHandler(handler).build(),
         o ->
-            o.deliveryBackoff(BackoffPolicy.fixed(Duration.ofMillis(5)))
-                .maxEventDeliveryTime(maxEventDeliveryTime),
+            o.deliveryBackoff(BackoffPolicy.fixed(BACKOFF))
+                .maxEventDeliveryTime(maxEventDeliveryTime)
+                // Shorter than the backoff, so the first tick (at a random fraction of the period)
+                // is never mistaken for a retry being armed.
+                .getQueueMessagesTimerPeriod(Duration.ofMillis(20)),
         (h, b) ->
-            b.implicitSubscription(
-                MEM, IMPLICIT_NS, h.observerFactory(DeliveryHarness.IMPLICIT, implicitBehavior)));
+            b.time(time)
+                .implicitSubscription(
+                    MEM,
+                    IMPLICIT_NS,
+                    h.observerFactory(DeliveryHarness.IMPLICIT, implicitBehavior)));
+  }
+
+  /**
+   * Lets {@code retries} retries happen, one backoff apart: waits until the runtime armed each,
+   * checks that {@code check} still holds, then advances the time by the backoff.
+   */
+  private void retry(int retries, Runnable check) {
+    for (int i = 0; i < retries; i++) {
+      time.awaitScheduled(BACKOFF);
+      check.run();
+      time.advance(BACKOFF);
+    }
+  }
+
+  private static Runnable notGivenUp(DeliveryHarness h, String subscriber, StreamId s) {
+    return () ->
+        assertThat(h.errors(subscriber, s))
+            .as("nothing given up before maxEventDeliveryTime")
+            .isEmpty();
   }
 
   private static Behavior rejects(int poison) {
@@ -74,17 +114,19 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
   @Test
   void throwingConsumer_isRetried_thenToldOnce_andTheEventIsSkipped() {
     RecordingHandler handler = new RecordingHandler(false);
-    DeliveryHarness h = start(handler, Duration.ofMillis(200), Behavior.ACK);
+    DeliveryHarness h = start(handler, BUDGET, Behavior.ACK);
     StreamId s = StreamId.of(NS, "skip");
     StreamSubscriptionHandle<Object> picky = h.subscribe("picky", s, rejects(3));
     h.subscribe("all", s);
     h.produce(s, ints(0, 10));
+    retry(ATTEMPTS - 1, notGivenUp(h, "picky", s));
     h.awaitCount("all", s, 10).awaitCount("picky", s, 9).awaitErrors("picky", s, 1);
     StreamSequenceToken poison = h.tokens("all", s).get(3);
 
     assertThat(h.attempts("picky", s, poison))
         .as("attempts at the poison event")
-        .isGreaterThanOrEqualTo(2);
+        .isGreaterThanOrEqualTo(2)
+        .isEqualTo(ATTEMPTS);
     List<Throwable> errors = h.errors("picky", s);
     assertThat(errors).hasSize(1);
     assertThat(errors.get(0)).isInstanceOf(StreamEventDeliveryFailureException.class);
@@ -123,13 +165,14 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
     assertThat(handler.failures).as("failure handler calls").hasSize(1);
     assertThat(h.counter("tributary.delivery.failures", "provider", MEM)).isEqualTo(1.0);
     assertThat(h.counter("tributary.delivery.retries", "provider", MEM))
-        .isGreaterThanOrEqualTo(1.0);
+        .isGreaterThanOrEqualTo(1.0)
+        .isEqualTo(ATTEMPTS - 1.0);
   }
 
   @Test
   void asynchronouslyFailingConsumer_isRetriedAndSkippedLikeAThrowingOne() {
     RecordingHandler handler = new RecordingHandler(false);
-    DeliveryHarness h = start(handler, Duration.ofMillis(200), Behavior.ACK);
+    DeliveryHarness h = start(handler, BUDGET, Behavior.ACK);
     StreamId s = StreamId.of(NS, "async-fail");
     Behavior failsLater =
         (id, item, token, attempt) ->
@@ -141,12 +184,13 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
                 : CompletableFuture.completedFuture(null);
     h.subscribe("picky", s, failsLater);
     h.produce(s, ints(0, 6));
+    retry(ATTEMPTS - 1, notGivenUp(h, "picky", s));
     h.awaitCount("picky", s, 5).awaitErrors("picky", s, 1);
     assertThat(h.items("picky", s)).containsExactly(0, 1, 3, 4, 5);
     assertThat(h.errors("picky", s).get(0))
         .isInstanceOf(StreamEventDeliveryFailureException.class)
         .hasRootCauseMessage("async rejection of 2");
-    assertThat(h.attempts("picky", s)).isGreaterThanOrEqualTo(7);
+    assertThat(h.attempts("picky", s)).isGreaterThanOrEqualTo(7).isEqualTo(5 + ATTEMPTS);
     h.awaitThat("the failure handler is called", () -> handler.failures.size() == 1);
   }
 
@@ -157,6 +201,7 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
     StreamId s = StreamId.of(NS, "recovers");
     h.subscribe("flaky", s, Behavior.failFirstAttempts(2));
     h.produce(s, ints(0, 10));
+    retry(20, () -> assertThat(h.errors("flaky", s)).isEmpty());
     h.awaitCount("flaky", s, 10);
     h.assertExactly("flaky", s, ints(0, 10)).assertInOrderNoDuplicates().assertNoErrors();
     for (StreamSequenceToken t : h.tokens("flaky", s)) {
@@ -169,11 +214,12 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
   @Test
   void faultSubscription_faultsTheExplicitSubscription_whichReceivesNothingMore() {
     RecordingHandler handler = new RecordingHandler(true);
-    DeliveryHarness h = start(handler, Duration.ofMillis(200), Behavior.ACK);
+    DeliveryHarness h = start(handler, BUDGET, Behavior.ACK);
     StreamId s = StreamId.of(NS, "fault");
     StreamSubscriptionHandle<Object> picky = h.subscribe("picky", s, rejects(3));
     StreamSubscriptionHandle<Object> control = h.subscribe("control", s);
     h.produce(s, ints(0, 10));
+    retry(ATTEMPTS - 1, notGivenUp(h, "picky", s));
     h.awaitCount("control", s, 10).awaitErrors("picky", s, 2);
     StreamSequenceToken poison = h.tokens("control", s).get(3);
 
@@ -186,7 +232,7 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
     assertThat(faulted.subscriptionId()).isEqualTo(picky.subscriptionId());
     assertThat(faulted.streamId()).isEqualTo(s);
     assertThat(faulted).hasCauseInstanceOf(StreamEventDeliveryFailureException.class);
-    assertThat(h.attempts("picky", s, poison)).isGreaterThanOrEqualTo(2);
+    assertThat(h.attempts("picky", s, poison)).isGreaterThanOrEqualTo(2).isEqualTo(ATTEMPTS);
 
     h.produce(s, ints(10, 15));
     h.awaitCount("control", s, 15);
@@ -210,9 +256,10 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
   @Test
   void faultSubscription_neverFaultsAnImplicitSubscription() {
     RecordingHandler handler = new RecordingHandler(true);
-    DeliveryHarness h = start(handler, Duration.ofMillis(200), rejects(3));
+    DeliveryHarness h = start(handler, BUDGET, rejects(3));
     StreamId s = StreamId.of(IMPLICIT_NS, "actor-1");
     h.produce(s, ints(0, 10));
+    retry(ATTEMPTS - 1, notGivenUp(h, DeliveryHarness.IMPLICIT, s));
     h.awaitCount(DeliveryHarness.IMPLICIT, s, 9).awaitErrors(DeliveryHarness.IMPLICIT, s, 1);
     h.produce(s, ints(10, 13));
     h.awaitCount(DeliveryHarness.IMPLICIT, s, 12);
@@ -231,7 +278,7 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
   @Test
   void observerWhoseOnErrorThrows_doesNotStopTheAgent() {
     RecordingHandler handler = new RecordingHandler(false);
-    DeliveryHarness h = start(handler, Duration.ofMillis(100), Behavior.ACK);
+    DeliveryHarness h = start(handler, BUDGET.dividedBy(2), Behavior.ACK);
     StreamId s = StreamId.of(NS, "bad-onerror");
     List<Object> got = new CopyOnWriteArrayList<>();
     dev.tributary.StreamObserver<Object> rude =
@@ -253,6 +300,7 @@ class DeliveryFailureTest extends MemoryRuntimeTest {
     h.join(h.stream(s).subscribe(rude), "subscribe");
     h.subscribe("witness", s);
     h.produce(s, ints(0, 5));
+    retry(2, () -> assertThat(got).containsExactly(0)); // at 0, 50 and 100 ms, then given up
     h.awaitCount("witness", s, 5);
     h.awaitThat("the rude observer gets the rest", () -> got.size() == 4);
     assertThat(got).containsExactly(0, 2, 3, 4);

@@ -17,6 +17,7 @@ import dev.tributary.spi.QueueId;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.testkit.DeliveryHarness;
 import dev.tributary.testkit.Gate;
+import dev.tributary.testkit.ManualTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -219,15 +220,20 @@ class RewindTest extends MemoryRuntimeTest {
 
   /**
    * Resuming from a token after the agent dropped the idle stream (streamInactivityPeriod) must
-   * still restart delivery at the token.
+   * still restart delivery at the token. On manual time: the stream goes idle only when the test
+   * moves the time past the period.
    */
   @Test
   void resumeFromAToken_afterTheAgentDroppedTheIdleStream_restartsAtTheToken() {
+    ManualTime time = new ManualTime();
+    Duration inactivity = Duration.ofMinutes(1);
     DeliveryHarness h =
         start(
             MemoryQueueAdapterFactory.builder().queueCount(1).build(),
-            o -> o.streamInactivityPeriod(Duration.ofMillis(50)),
-            (x, b) -> {});
+            o ->
+                o.streamInactivityPeriod(inactivity)
+                    .getQueueMessagesTimerPeriod(Duration.ofSeconds(1)),
+            (x, b) -> b.time(time));
     StreamId anchorStream = StreamId.of("orders", "busy-anchor");
     StreamId s = StreamId.of("orders", "idle");
     QueueId q = queueOf(s);
@@ -238,6 +244,10 @@ class RewindTest extends MemoryRuntimeTest {
     StreamSubscriptionHandle<Object> handle = h.subscribe("sub", s);
     h.produce(s, ints(0, 10));
     h.awaitCount("sub", s, 10);
+    assertThat(h.gaugeMax("tributary.subscriptions.active", "provider", MEM, "queue", q.toString()))
+        .as("both streams tracked while the clock stands still")
+        .isEqualTo(2.0);
+    time.advance(inactivity.plusSeconds(1)); // the read ticks on the way run the cleanup pass
     h.awaitThat(
         "the idle stream is dropped by the agent",
         () ->

@@ -4,12 +4,9 @@ import dev.tributary.StreamId;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.spi.QueueId;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledFuture;
 
 /**
  * What a pulling agent needs from its provider, and nothing more: options, threads and time, the
@@ -29,13 +26,11 @@ interface AgentContext {
 
   MeterRegistry meterRegistry();
 
-  Clock clock();
-
-  /** Runs {@code task} on the timer thread after {@code delay}. */
-  ScheduledFuture<?> schedule(Runnable task, Duration delay);
-
-  /** Runs {@code task} on the timer thread periodically. */
-  ScheduledFuture<?> scheduleWithFixedDelay(Runnable task, long initialMillis, long periodMillis);
+  /**
+   * The runtime's time: its clock and every delay. A timer task runs on the time's thread (a timer
+   * thread, or a test's); it must only hand work to an executor.
+   */
+  Timers timers();
 
   /** The implicit subscriptions of {@code namespace}. */
   List<PersistentStreamProvider.Implicit> implicitFor(String namespace);

@@ -12,6 +12,7 @@ import dev.tributary.spi.QueueAdapter;
 import dev.tributary.spi.QueueAdapterCache;
 import dev.tributary.spi.QueueAdapterFactory;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StaticQueueBalancer;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamQueueBalancer;
@@ -19,7 +20,6 @@ import dev.tributary.spi.StreamQueueMapper;
 import dev.tributary.spi.SubscriptionRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +30,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -120,8 +118,9 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   // ---------------------------------------------------------------- lifecycle
 
   void start() {
+    Timers timers = runtime.timers();
     ProviderContext context =
-        new ProviderContext(name, options, runtime.meterRegistry(), runtime.clock());
+        new ProviderContext(name, options, runtime.meterRegistry(), timers.clock(), timers);
     QueueAdapter a = factory.createAdapter(context);
     if (a == null) {
       throw new IllegalStateException(
@@ -166,8 +165,13 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     PullingManager m = manager;
     CompletableFuture<Void> stopped =
         m == null ? CompletableFuture.completedFuture(null) : m.stopAll().toCompletableFuture();
-    return stopped
-        .orTimeout(options.drainTimeout().toMillis() + 30_000, TimeUnit.MILLISECONDS)
+    // A safety net over the agents' own drainTimeout, for a receiver whose shutdown never ends.
+    return runtime
+        .timers()
+        .within(
+            stopped,
+            options.drainTimeout().plusSeconds(30),
+            () -> "stopping the agents of provider '" + name + "'")
         .exceptionally(
             e -> {
               log.warn("Provider {}: agents did not stop in time", name, e);
@@ -308,31 +312,32 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     }
     if (!sub.attached.isDone()) {
       Duration timeout = options.subscribeTimeout();
-      ScheduledFuture<?> timer =
-          schedule(
-              () ->
-                  sub.attached.completeExceptionally(
-                      new StreamingException(
-                          "subscribe to "
-                              + sub.streamId
-                              + " of provider '"
-                              + name
-                              + "' timed out after "
-                              + timeout
-                              + ": no agent on this node owns queue "
-                              + (qm == null
-                                  ? "(runtime not started)"
-                                  : qm.queueForStream(sub.streamId))
-                              + ". Start the runtime, or subscribe on the node that owns the queue,"
-                              + " or raise subscribeTimeout",
-                          new TimeoutException())),
-              timeout);
-      sub.attached.whenComplete((v, e) -> timer.cancel(false));
+      Runnable fail = () -> sub.attached.completeExceptionally(subscribeTimedOut(sub, qm, timeout));
+      // The caller's stage completes on a worker, like every other completion of subscribe.
+      RuntimeTime.Cancellable timer =
+          runtime.timers().schedule(timeout, () -> pool().execute(fail));
+      sub.attached.whenComplete((v, e) -> timer.cancel());
     }
     return elsewhere.isEmpty()
         ? sub.attached
         : sub.attached.thenCompose(
             v -> CompletableFuture.allOf(elsewhere.toArray(new CompletableFuture<?>[0])));
+  }
+
+  private StreamingException subscribeTimedOut(
+      LocalSubscription sub, StreamQueueMapper qm, Duration timeout) {
+    return new StreamingException(
+        "subscribe to "
+            + sub.streamId
+            + " of provider '"
+            + name
+            + "' timed out after "
+            + timeout
+            + ": no agent on this node owns queue "
+            + (qm == null ? "(runtime not started)" : qm.queueForStream(sub.streamId))
+            + ". Start the runtime, or subscribe on the node that owns the queue,"
+            + " or raise subscribeTimeout",
+        new TimeoutException());
   }
 
   private void forget(LocalSubscription sub) {
@@ -504,21 +509,8 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   }
 
   @Override
-  public Clock clock() {
-    return runtime.clock();
-  }
-
-  @Override
-  public ScheduledFuture<?> schedule(Runnable task, Duration delay) {
-    return runtime.scheduler().schedule(task, Math.max(delay.toNanos(), 0), TimeUnit.NANOSECONDS);
-  }
-
-  @Override
-  public ScheduledFuture<?> scheduleWithFixedDelay(
-      Runnable task, long initialMillis, long periodMillis) {
-    return runtime
-        .scheduler()
-        .scheduleWithFixedDelay(task, initialMillis, periodMillis, TimeUnit.MILLISECONDS);
+  public Timers timers() {
+    return runtime.timers();
   }
 
   @Override

@@ -6,7 +6,6 @@ import dev.tributary.StreamRuntime;
 import dev.tributary.spi.PubSubStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,7 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@link StreamRuntime} of one node: a shared worker pool that runs every agent's serial
- * executor, one timer thread, and the providers. See docs/concurrency.md.
+ * executor, its {@link Timers} over the injected time (by default over a timer thread of its own),
+ * and the providers. See docs/concurrency.md.
  */
 final class PersistentStreamRuntime implements StreamRuntime {
   private static final Logger log = LoggerFactory.getLogger(PersistentStreamRuntime.class);
@@ -33,10 +32,10 @@ final class PersistentStreamRuntime implements StreamRuntime {
   private final MeterRegistry meterRegistry;
   private final StreamFilter streamFilter;
   private final PubSubStore pubSubStore;
-  private final Clock clock;
   private final String nodeName;
   private final ThreadPoolExecutor pool;
-  private final ScheduledThreadPoolExecutor scheduler;
+  private final TimerThreadTime ownTimer;
+  private final Timers timers;
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
   private final Object lifecycle = new Object();
   private boolean started;
@@ -47,7 +46,6 @@ final class PersistentStreamRuntime implements StreamRuntime {
         config.meterRegistry() != null ? config.meterRegistry() : new CompositeMeterRegistry();
     this.streamFilter = config.streamFilter();
     this.pubSubStore = config.pubSubStore();
-    this.clock = config.clock();
     this.nodeName = config.nodeName();
     int threads = config.threads();
     this.pool =
@@ -58,8 +56,11 @@ final class PersistentStreamRuntime implements StreamRuntime {
             TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(),
             factory(nodeName + "-worker"));
-    this.scheduler = new ScheduledThreadPoolExecutor(1, factory(nodeName + "-timer"));
-    this.scheduler.setRemoveOnCancelPolicy(true);
+    this.ownTimer =
+        config.time() == null
+            ? new TimerThreadTime(config.clock(), factory(nodeName + "-timer"))
+            : null;
+    this.timers = new Timers(config.time() != null ? config.time() : ownTimer, nodeName);
     for (RuntimeConfig.ProviderSpec spec : config.providers()) {
       providers.put(spec.name(), new PersistentStreamProvider(this, spec, config.implicits()));
     }
@@ -156,7 +157,10 @@ final class PersistentStreamRuntime implements StreamRuntime {
         p.release();
       }
     } finally {
-      scheduler.shutdownNow();
+      timers.close();
+      if (ownTimer != null) {
+        ownTimer.shutdown();
+      }
       pool.shutdown();
       try {
         if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -175,8 +179,9 @@ final class PersistentStreamRuntime implements StreamRuntime {
     return pool;
   }
 
-  ScheduledThreadPoolExecutor scheduler() {
-    return scheduler;
+  /** Every timer of this runtime; the source of its clock too. */
+  Timers timers() {
+    return timers;
   }
 
   MeterRegistry meterRegistry() {
@@ -189,9 +194,5 @@ final class PersistentStreamRuntime implements StreamRuntime {
 
   PubSubStore pubSubStore() {
     return pubSubStore;
-  }
-
-  Clock clock() {
-    return clock;
   }
 }

@@ -12,6 +12,7 @@ import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StreamFailureHandler;
 import java.time.Duration;
 import java.util.HashMap;
@@ -22,7 +23,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,6 +69,7 @@ final class PullingAgent {
   private final StreamProviderOptions options;
   private final StreamLeases leases;
   private final SerialExecutor exec;
+  private final Timers timers;
   private final AgentMetrics metrics;
   private final AtomicBoolean pumpRequested = new AtomicBoolean();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
@@ -83,7 +84,7 @@ final class PullingAgent {
 
   private int implicitConsumers;
   private State state = State.NEW;
-  private ScheduledFuture<?> timer;
+  private RuntimeTime.Cancellable timer;
   private boolean reading;
   private boolean readRetryScheduled;
   private int readAttempts;
@@ -106,6 +107,7 @@ final class PullingAgent {
     this.options = provider.options();
     this.leases = provider.leases();
     this.exec = new SerialExecutor(provider.pool(), "agent " + provider.name() + "/" + queueId);
+    this.timers = provider.timers();
     this.metrics = new AgentMetrics(provider.meterRegistry(), provider.name(), queueId.toString());
   }
 
@@ -138,8 +140,8 @@ final class PullingAgent {
     } catch (Throwable t) {
       init = CompletableFuture.failedFuture(t);
     }
-    init.toCompletableFuture()
-        .orTimeout(options.initQueueTimeout().toMillis(), TimeUnit.MILLISECONDS)
+    timers
+        .within(init, options.initQueueTimeout(), () -> "initializing the receiver of " + queueId)
         .whenComplete(
             (v, error) ->
                 exec.execute(
@@ -167,13 +169,15 @@ final class PullingAgent {
       return;
     }
     state = State.RUNNING;
-    lastCleanupMillis = provider.clock().millis();
+    lastCleanupMillis = timers.millis();
     for (LocalSubscription sub : provider.localSubscriptions(queueId)) {
       attachNow(sub);
     }
-    long period = options.getQueueMessagesTimerPeriod().toMillis();
-    long jitter = ThreadLocalRandom.current().nextLong(Math.max(period, 1));
-    timer = provider.scheduleWithFixedDelay(this::requestPump, jitter, period);
+    Duration period = options.getQueueMessagesTimerPeriod();
+    // A random first tick spreads the agents' reads over the period.
+    Duration jitter =
+        Duration.ofMillis(ThreadLocalRandom.current().nextLong(Math.max(period.toMillis(), 1)));
+    timer = timers.scheduleWithFixedDelay(this::requestPump, jitter, period);
     log.debug("Queue {} of provider {}: agent running", queueId, provider.name());
     pump();
   }
@@ -191,7 +195,7 @@ final class PullingAgent {
           boolean wasRunning = state == State.RUNNING;
           state = State.STOPPING;
           if (timer != null) {
-            timer.cancel(false);
+            timer.cancel();
           }
           if (!wasRunning) {
             finishStop();
@@ -199,8 +203,8 @@ final class PullingAgent {
           }
           drained = new CompletableFuture<>();
           checkDrained();
-          drained
-              .orTimeout(options.drainTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          timers
+              .within(drained, options.drainTimeout(), () -> "draining queue " + queueId)
               .whenComplete(
                   (v, e) ->
                       exec.execute(
@@ -383,7 +387,7 @@ final class PullingAgent {
     }
     metrics.eventsRead.increment(events);
     cache.addToCache(batches);
-    long now = provider.clock().millis();
+    long now = timers.millis();
     for (int i = 0, n = batches.size(); i < n; i++) {
       BatchContainer batch = batches.get(i);
       StreamState stream = streams.get(batch.streamId());
@@ -438,7 +442,7 @@ final class PullingAgent {
   }
 
   private void maybeCleanup() {
-    long now = provider.clock().millis();
+    long now = timers.millis();
     long inactivity = options.streamInactivityPeriod().toMillis();
     if (now - lastCleanupMillis < Math.max(inactivity / 10, 1)) {
       return;
@@ -581,7 +585,7 @@ final class PullingAgent {
     if (stream == null) {
       stream = newStream(sub.streamId, null);
     }
-    stream.lastActivityMillis = provider.clock().millis();
+    stream.lastActivityMillis = timers.millis();
     StreamConsumer c = StreamConsumer.explicit(sub, cursor, token);
     add(stream, c);
     publishGauges();
@@ -774,8 +778,8 @@ final class PullingAgent {
   }
 
   /** Runs {@code task} on the agent's thread after {@code delay}; the timer never runs it. */
-  private ScheduledFuture<?> later(Duration delay, Runnable task) {
-    return provider.schedule(() -> exec.execute(task), delay);
+  private RuntimeTime.Cancellable later(Duration delay, Runnable task) {
+    return timers.schedule(delay, () -> exec.execute(task));
   }
 
   /** Runs {@code then} on the agent's thread once {@code stage} completed. */
@@ -861,13 +865,12 @@ final class PullingAgent {
       metrics.eventsDelivered.increment(size);
       long ts = c.lastBatchOfCall(batch).timestampMillis();
       if (ts > 0) {
-        metrics.deliveryLatency.record(
-            Math.max(0, provider.clock().millis() - ts), TimeUnit.MILLISECONDS);
+        metrics.deliveryLatency.record(Math.max(0, timers.millis() - ts), TimeUnit.MILLISECONDS);
       }
       c.advance(size);
       return true;
     }
-    long now = provider.clock().millis();
+    long now = timers.millis();
     c.attempts++;
     if (c.firstFailureMillis < 0) {
       c.firstFailureMillis = now;

@@ -5,6 +5,7 @@ import dev.tributary.StreamId;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.spi.PubSubStore;
 import dev.tributary.spi.QueueAdapterFactory;
+import dev.tributary.spi.RuntimeTime;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
@@ -20,7 +21,9 @@ import java.util.function.Function;
  * @param meterRegistry where metrics go; null for none
  * @param streamFilter the filter for subscriptions with filter data
  * @param pubSubStore where explicit subscription records are kept
- * @param clock the clock for deadlines and inactivity
+ * @param time the runtime's time (clock and scheduler of every delay); null for the default: {@code
+ *     clock} and a timer thread of the runtime's own
+ * @param clock the clock of the default time; ignored when {@code time} is set
  * @param threads worker threads
  * @param nodeName this node's name for threads, logs and metrics
  */
@@ -30,6 +33,7 @@ public record RuntimeConfig(
     MeterRegistry meterRegistry,
     StreamFilter streamFilter,
     PubSubStore pubSubStore,
+    RuntimeTime time,
     Clock clock,
     int threads,
     String nodeName) {

@@ -5,11 +5,11 @@ import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.spi.BatchContainer;
 import dev.tributary.spi.QueueCacheCursor;
+import dev.tributary.spi.RuntimeTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.ScheduledFuture;
 
 /**
  * One subscription's delivery state in its agent: its cursor, the events prepared for the next
@@ -65,7 +65,7 @@ final class StreamConsumer {
 
   int attempts;
   long firstFailureMillis = -1;
-  ScheduledFuture<?> retry;
+  RuntimeTime.Cancellable retry;
 
   /**
    * The observers with a stage for this subscription still open: the current call's, and calls that
@@ -307,7 +307,7 @@ final class StreamConsumer {
     closed = true;
     generation++;
     if (retry != null) {
-      retry.cancel(false);
+      retry.cancel();
       retry = null;
     }
     inFlight = false;

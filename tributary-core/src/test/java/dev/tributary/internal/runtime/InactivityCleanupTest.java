@@ -25,17 +25,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Inactivity cleanup driven by a fake clock: an agent forgets streams idle for longer than {@code
+ * Inactivity cleanup on manual time: an agent forgets streams idle for longer than {@code
  * streamInactivityPeriod} that have nothing in flight, and picks them up again on their next event.
- * The timer runs on real time (every 5 ms) so that pumps happen; only the clock the agent measures
- * idleness with is fake.
+ * The clock the agent measures idleness with and the read ticks that run the cleanup pass both move
+ * only when the test advances the time; events produced in between wake the agent by the memory
+ * queue's data signal.
  */
 class InactivityCleanupTest {
   private static final Duration INACTIVITY = Duration.ofMinutes(1);
 
   @RegisterExtension final RuntimeFixture fixture = new RuntimeFixture();
 
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private static final Duration TICK = Duration.ofSeconds(1);
+
+  private final ManualTime time = new ManualTime(Instant.parse("2026-01-01T00:00:00Z"));
   private final Map<String, AtomicInteger> factoryCalls = new ConcurrentHashMap<>();
   private final Map<String, List<Object>> received = new ConcurrentHashMap<>();
 
@@ -43,14 +46,14 @@ class InactivityCleanupTest {
     return fixture.start(
         fixture
             .builder()
-            .clock(clock)
+            .time(time)
             .addProvider(
                 "mem",
                 MemoryQueueAdapterFactory.builder().queueCount(1).build(),
                 o ->
                     o.cacheSize(64)
                         .streamInactivityPeriod(INACTIVITY)
-                        .getQueueMessagesTimerPeriod(Duration.ofMillis(5)))
+                        .getQueueMessagesTimerPeriod(TICK))
             .implicitSubscription(
                 "mem",
                 "imp",
@@ -87,13 +90,13 @@ class InactivityCleanupTest {
 
     produce(rt, "imp", "a", "a1");
     awaitReceived("a", "a1");
-    clock.advance(Duration.ofSeconds(40));
+    time.advance(Duration.ofSeconds(40));
     produce(rt, "imp", "b", "b1");
     awaitReceived("b", "b1");
     assertThat(snapshot(agent).streams()).isEqualTo(2);
 
     // Now a has been idle for 80 s and b for 40 s: only a goes.
-    clock.advance(Duration.ofSeconds(40));
+    time.advance(Duration.ofSeconds(40));
     await()
         .atMost(WAIT)
         .untilAsserted(
@@ -121,7 +124,7 @@ class InactivityCleanupTest {
     awaitReceived("a", "a1");
 
     // Exactly the period is not longer than the period; a cleanup pass runs (>= period / 10).
-    clock.advance(INACTIVITY);
+    time.advance(INACTIVITY);
     produce(rt, "imp", "probe", "p1");
     awaitReceived("probe", "p1");
     produce(rt, "imp", "a", "a2");
@@ -141,7 +144,7 @@ class InactivityCleanupTest {
     awaitReceived("e", "e1");
     assertThat(snapshot(agent).subscriptions()).isEqualTo(1);
 
-    clock.advance(INACTIVITY.plusSeconds(1));
+    time.advance(INACTIVITY.plusSeconds(1));
     await()
         .atMost(WAIT)
         .untilAsserted(
@@ -181,7 +184,7 @@ class InactivityCleanupTest {
       awaitReceived("a", "a1");
       await().atMost(WAIT).until(() -> slow.size() == 1);
 
-      clock.advance(INACTIVITY.multipliedBy(2));
+      time.advance(INACTIVITY.multipliedBy(2));
       // The cleanup pass that drops the idle implicit stream keeps the busy one.
       await()
           .atMost(WAIT)

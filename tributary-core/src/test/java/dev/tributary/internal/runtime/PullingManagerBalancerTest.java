@@ -38,19 +38,22 @@ class PullingManagerBalancerTest {
   private TestBalancer balancer;
 
   private StreamRuntime runtime(Set<QueueId> initial, Duration subscribeTimeout) {
+    return runtime(initial, subscribeTimeout, fixture.builder());
+  }
+
+  private StreamRuntime runtime(
+      Set<QueueId> initial, Duration subscribeTimeout, StreamRuntime.Builder builder) {
     probe = new ProbeAdapterFactory(MemoryQueueAdapterFactory.builder().queueCount(4).build());
     balancer = new TestBalancer(initial);
     return fixture.start(
-        fixture
-            .builder()
-            .addProvider(
-                "mem",
-                probe,
-                o ->
-                    o.cacheSize(64)
-                        .balancer(() -> balancer)
-                        .subscribeTimeout(subscribeTimeout)
-                        .getQueueMessagesTimerPeriod(Duration.ofMillis(5))));
+        builder.addProvider(
+            "mem",
+            probe,
+            o ->
+                o.cacheSize(64)
+                    .balancer(() -> balancer)
+                    .subscribeTimeout(subscribeTimeout)
+                    .getQueueMessagesTimerPeriod(Duration.ofMillis(5))));
   }
 
   /** A stream that the provider's mapper puts on {@code queue}. */
@@ -114,15 +117,24 @@ class PullingManagerBalancerTest {
         .containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
   }
 
+  /** On manual time: the subscribe fails exactly {@code subscribeTimeout} after it was made. */
   @Test
   void subscribeToAStreamOfAnUnownedQueue_failsAfterSubscribeTimeout() {
-    StreamRuntime rt = runtime(Set.of(Q0), Duration.ofMillis(50));
+    Duration subscribeTimeout = Duration.ofSeconds(40);
+    ManualTime time = new ManualTime();
+    StreamRuntime rt = runtime(Set.of(Q0), subscribeTimeout, fixture.builder().time(time));
     StreamId onQ1 = streamOn(Q1);
     CompletableFuture<?> subscribed =
         rt.provider("mem").stream(onQ1).subscribe((item, token) -> DONE).toCompletableFuture();
+    time.awaitScheduled(subscribeTimeout);
+    time.advance(subscribeTimeout.minusMillis(1));
+    assertThat(subscribed).as("still waiting just before subscribeTimeout").isNotDone();
+
+    time.advance(Duration.ofMillis(1));
     assertThatThrownBy(() -> subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
         .isInstanceOf(ExecutionException.class)
         .hasMessageContaining("no agent on this node owns queue " + Q1)
+        .hasMessageContaining("timed out after " + subscribeTimeout)
         .hasMessageContaining("subscribeTimeout");
   }
 

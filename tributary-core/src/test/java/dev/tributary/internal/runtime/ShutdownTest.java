@@ -126,15 +126,42 @@ class ShutdownTest {
     assertThat(memory.acknowledgedCount(Q0)).as("the drained delivery is flushed").isEqualTo(1);
   }
 
+  /**
+   * On manual time: close waits for the stuck delivery exactly {@code drainTimeout}, not a moment
+   * less, then stops without acknowledging it.
+   */
   @Test
   void close_givesUpOnAStuckDeliveryAfterDrainTimeout_withoutAcknowledgingIt() {
-    StreamRuntime rt = runtime(Duration.ofMillis(100));
+    Duration drainTimeout = Duration.ofSeconds(45); // unlike any other timer of the runtime
+    ManualTime time = new ManualTime();
+    StreamRuntime rt =
+        fixture.start(
+            fixture
+                .builder()
+                .time(time)
+                .addProvider(
+                    "mem",
+                    memory,
+                    o ->
+                        o.cacheSize(16)
+                            .drainTimeout(drainTimeout)
+                            .getQueueMessagesTimerPeriod(Duration.ofHours(1))));
+    PullingAgent agent = onlyAgent(rt, "mem");
     CompletableFuture<Void> never = new CompletableFuture<>();
     List<Object> got = subscribeGated(rt, never);
     join(rt.provider("mem").stream(STREAM).onNext("stuck"));
     await().atMost(WAIT).until(() -> got.size() == 1);
 
     CompletableFuture<Void> closed = CompletableFuture.runAsync(rt::close);
+    await().atMost(WAIT).until(() -> snapshot(agent).state().equals("STOPPING"));
+    time.awaitScheduled(drainTimeout);
+    time.advance(drainTimeout.minusMillis(1));
+    assertThat(snapshot(agent).state())
+        .as("still draining just before drainTimeout")
+        .isEqualTo("STOPPING");
+    assertThat(closed).isNotDone();
+
+    time.advance(Duration.ofMillis(1));
     await().atMost(WAIT).until(closed::isDone);
 
     assertThat(closed).isCompleted();
