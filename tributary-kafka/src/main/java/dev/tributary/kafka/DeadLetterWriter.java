@@ -157,7 +157,17 @@ final class DeadLetterWriter {
     if (delay.isZero() || delay.isNegative()) {
       execute(origin, record, attempt);
     } else {
-      time.schedule(delay, () -> execute(origin, record, attempt));
+      try {
+        time.schedule(delay, () -> execute(origin, record, attempt));
+      } catch (RuntimeException stopped) {
+        log.warn(
+            "Provider {}: dead letter of {} not written: its retry could not be scheduled; the"
+                + " record will be read again after a restart because its offset was not committed",
+            provider,
+            origin,
+            stopped);
+        finish(origin, false);
+      }
     }
   }
 

@@ -113,17 +113,23 @@ final class PartitionHousekeeping {
       if (closed) {
         return;
       }
-      pending.put(
-          what,
-          time.schedule(
-              period,
-              () -> {
-                try {
-                  thread.execute(run);
-                } catch (RejectedExecutionException stopped) {
-                  log.debug("Provider {}: {} not run: housekeeping is closed", provider, what);
-                }
-              }));
+      RuntimeTime.Cancellable next;
+      try {
+        next =
+            time.schedule(
+                period,
+                () -> {
+                  try {
+                    thread.execute(run);
+                  } catch (RejectedExecutionException stopped) {
+                    log.debug("Provider {}: {} not run: housekeeping is closed", provider, what);
+                  }
+                });
+      } catch (RuntimeException stopped) {
+        log.warn("Provider {}: {} stops: the time refused to schedule it", provider, what, stopped);
+        return;
+      }
+      pending.put(what, next);
     }
   }
 
