@@ -111,7 +111,7 @@ final class ConsumerLoop implements Runnable {
     this.decoder = adapter.decoder();
     this.commits =
         new CommitSchedule(
-            settings.commitInterval(), settings.commitEveryRecords(), System.nanoTime());
+            settings.commitInterval(), settings.commitEveryRecords(), adapter.time().clock());
     this.consumer = consumer;
     this.name = name;
     this.thread = new Thread(this, name);
@@ -310,6 +310,13 @@ final class ConsumerLoop implements Runnable {
     }
   }
 
+  /**
+   * Counts a failure and waits out the retry backoff on real time ({@code System.nanoTime}), not on
+   * the provider's {@code RuntimeTime}: the wait blocks this consumer thread in its task queue (it
+   * keeps running {@link #assign}/{@link #unassign} tasks meanwhile), and a manual time cannot
+   * release a blocked thread. Only the commit interval ({@link CommitSchedule}) reads the injected
+   * clock; polling, this backoff and the offset-read retries stay on real time.
+   */
   private void onFailure(Throwable t) {
     adapter.metrics().pollError();
     int attempt = ++consecutiveFailures;
@@ -457,14 +464,13 @@ final class ConsumerLoop implements Runnable {
   // ---------------------------------------------------------------- commits
 
   private void maybeCommit() {
-    long now = System.nanoTime();
     long delivered = 0;
     for (PartitionState s : owned.values()) {
       if (!s.closed) {
         delivered += s.deliveredCount();
       }
     }
-    if (!commits.due(now, delivered)) {
+    if (!commits.due(delivered)) {
       return;
     }
     Map<TopicPartition, PartitionState> states = new HashMap<>();

@@ -1,8 +1,10 @@
 package dev.tributary.kafka;
 
+import dev.tributary.spi.RuntimeTime;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.Producer;
@@ -25,8 +27,10 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: {@link #send} is called from consumer threads (poison records) and agent threads
  * (failure handler) and never blocks; the producer is driven from the producer thread that {@link
  * KafkaEventWriter} lends it, because {@code KafkaProducer.send} may block for {@code max.block.ms}
- * while the cluster is unreachable. Retries are scheduled on that thread too; the count of dead
- * letters in flight is guarded by this object's monitor, under which nothing is called.
+ * while the cluster is unreachable. A retry's backoff is waited out on the provider's {@link
+ * RuntimeTime} ({@code ProviderContext.time()}), whose task only hands the send back to the
+ * producer thread; the count of dead letters in flight is guarded by this object's monitor, under
+ * which nothing is called.
  */
 final class DeadLetterWriter {
   private static final Logger log = LoggerFactory.getLogger(DeadLetterWriter.class);
@@ -51,7 +55,8 @@ final class DeadLetterWriter {
   private final Supplier<Producer<byte[], byte[]>> producer;
   private final KafkaMetrics metrics;
   private final dev.tributary.spi.BackoffPolicy backoff;
-  private final ScheduledExecutorService executor;
+  private final RuntimeTime time;
+  private final Executor executor;
   private int inFlight;
 
   DeadLetterWriter(
@@ -61,13 +66,15 @@ final class DeadLetterWriter {
       Supplier<Producer<byte[], byte[]>> producer,
       KafkaMetrics metrics,
       dev.tributary.spi.BackoffPolicy backoff,
-      ScheduledExecutorService executor) {
+      RuntimeTime time,
+      Executor executor) {
     this.provider = provider;
     this.groupId = groupId;
     this.topic = topic;
     this.producer = producer;
     this.metrics = metrics;
     this.backoff = backoff;
+    this.time = time;
     this.executor = executor;
   }
 
@@ -142,12 +149,32 @@ final class DeadLetterWriter {
     headers.add(key, value.getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * Sends at once ({@code delay} zero) or after {@code delay} on the time, on the producer thread.
+   */
   private void submit(
       Origin origin, ProducerRecord<byte[], byte[]> record, int attempt, Duration delay) {
+    if (delay.isZero() || delay.isNegative()) {
+      execute(origin, record, attempt);
+    } else {
+      try {
+        time.schedule(delay, () -> execute(origin, record, attempt));
+      } catch (RuntimeException stopped) {
+        log.warn(
+            "Provider {}: dead letter of {} not written: its retry could not be scheduled; the"
+                + " record will be read again after a restart because its offset was not committed",
+            provider,
+            origin,
+            stopped);
+        finish(origin, false);
+      }
+    }
+  }
+
+  private void execute(Origin origin, ProducerRecord<byte[], byte[]> record, int attempt) {
     try {
-      executor.schedule(
-          () -> attempt(origin, record, attempt), delay.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      executor.execute(() -> attempt(origin, record, attempt));
+    } catch (RejectedExecutionException closed) {
       log.warn(
           "Provider {}: dead letter of {} not written: the adapter is closed; the record will be"
               + " read again after a restart because its offset was not committed",

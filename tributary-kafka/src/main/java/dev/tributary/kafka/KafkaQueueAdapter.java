@@ -7,6 +7,7 @@ import dev.tributary.spi.ProviderContext;
 import dev.tributary.spi.QueueAdapter;
 import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamProviderDirection;
 import io.micrometer.core.instrument.Meter;
@@ -69,6 +70,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   }
 
   private final KafkaSettings settings;
+  private final RuntimeTime time;
   private final String name;
   private final int maxBuffered;
   private final long maxBufferedBytes;
@@ -101,6 +103,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       Map<String, Integer> partitionCounts,
       IntFunction<Consumer<byte[], byte[]>> consumerFactory) {
     this.settings = settings;
+    this.time = context.time();
     this.name = context.providerName();
     this.maxBuffered = KafkaQueueAdapterFactory.resolvedMaxBuffered(settings, context.options());
     this.maxBufferedBytes = settings.maxBufferedBytesPerPartition();
@@ -127,6 +130,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
             mapper,
             balancer,
             registry.values(),
+            context.time(),
             clientPrefix + "-kafka-housekeeping");
     this.writer =
         new KafkaEventWriter(name, settings, clientProperties, clientPrefix + "-kafka-producer");
@@ -140,6 +144,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
                 writer::producer,
                 metrics,
                 settings.retryBackoff(),
+                time,
                 writer.thread());
     this.decoder = new RecordDecoder(name, settings, metrics, deadLetters);
   }
@@ -434,6 +439,11 @@ public final class KafkaQueueAdapter implements QueueAdapter {
 
   KafkaSettings settings() {
     return settings;
+  }
+
+  /** The provider's time ({@code ProviderContext.time()}): commit intervals and housekeeping. */
+  RuntimeTime time() {
+    return time;
   }
 
   KafkaMetrics metrics() {

@@ -1,11 +1,14 @@
 package dev.tributary.kafka;
 
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.RuntimeTime;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
@@ -18,10 +21,16 @@ import org.slf4j.LoggerFactory;
  * for {@code stallTimeout} is flagged and logged with the reason) and the partition-count check
  * (added partitions grow the mapper and, with static assignment, this node's share).
  *
- * <p>Threading: both run on the housekeeping thread ({@code
- * tributary-<provider>-<n>-kafka-housekeeping}), one at a time; a check that throws is logged and
- * runs again. The watchdog reads the partition states (atomics and volatiles) and owns their
- * watchdog fields; the partition-count check may block in the admin client, bounded by {@code
+ * <p>Time: both checks are fixed-delay loops on the provider's {@link RuntimeTime} ({@code
+ * ProviderContext.time()}): the next run is scheduled {@code period} after the previous one ended,
+ * and the watchdog's stall clock reads {@link RuntimeTime#clock()}. A test with a manual time
+ * therefore steps through a stall instead of waiting for it.
+ *
+ * <p>Threading: a scheduled tick only hands its check to the housekeeping thread ({@code
+ * tributary-<provider>-<n>-kafka-housekeeping}) and returns, so the time's thread never blocks in
+ * the admin client. Both checks run there, one at a time; a check that throws is logged and runs
+ * again. The watchdog reads the partition states (atomics and volatiles) and owns their watchdog
+ * fields; the partition-count check may block in the admin client, bounded by {@code
  * metadataRefreshInterval}. {@link #stallReason} may be called from any thread.
  */
 final class PartitionHousekeeping {
@@ -33,7 +42,10 @@ final class PartitionHousekeeping {
   private final KafkaStreamQueueMapper mapper;
   private final KafkaQueueBalancer balancer;
   private final Collection<PartitionState> partitions;
-  private final ScheduledThreadPoolExecutor thread;
+  private final RuntimeTime time;
+  private final ExecutorService thread;
+  private final Map<String, RuntimeTime.Cancellable> pending = new HashMap<>(); // guarded by this
+  private boolean closed; // guarded by this
 
   /**
    * {@code partitions} is a live view of the registered partition states; {@code admin} is null
@@ -46,6 +58,7 @@ final class PartitionHousekeeping {
       KafkaStreamQueueMapper mapper,
       KafkaQueueBalancer balancer,
       Collection<PartitionState> partitions,
+      RuntimeTime time,
       String threadName) {
     this.provider = provider;
     this.settings = settings;
@@ -53,22 +66,71 @@ final class PartitionHousekeeping {
     this.mapper = mapper;
     this.balancer = balancer;
     this.partitions = partitions;
+    this.time = time;
     this.thread = KafkaQueueAdapter.daemonScheduler(threadName);
   }
 
-  /** Schedules both checks: the watchdog at a quarter of stallTimeout (50 ms to 5 s). */
+  /** Schedules both checks: the watchdog at {@link #stallCheckPeriod}. */
   void start() {
-    long stallCheck = Math.max(50, Math.min(5_000, settings.stallTimeout().toMillis() / 4));
-    thread.scheduleWithFixedDelay(
-        this::guardedWatchdog, stallCheck, stallCheck, TimeUnit.MILLISECONDS);
-    long refresh = settings.metadataRefreshInterval().toMillis();
-    thread.scheduleWithFixedDelay(
-        this::guardedMetadataCheck, refresh, refresh, TimeUnit.MILLISECONDS);
+    startWatchdog();
+    every("partition-count check", settings.metadataRefreshInterval(), this::guardedMetadataCheck);
   }
 
-  /** Stops the checks, interrupting one that runs. */
+  /** Schedules the stall watchdog alone (unit tests without an admin client use it directly). */
+  void startWatchdog() {
+    every("stall watchdog", stallCheckPeriod(), this::guardedWatchdog);
+  }
+
+  /** How often the watchdog looks: a quarter of stallTimeout, 50 ms to 5 s. */
+  Duration stallCheckPeriod() {
+    return Duration.ofMillis(Math.max(50, Math.min(5_000, settings.stallTimeout().toMillis() / 4)));
+  }
+
+  /** Stops the checks: cancels the scheduled ticks and interrupts a check that runs. */
   void close() {
+    synchronized (this) {
+      closed = true;
+      pending.values().forEach(RuntimeTime.Cancellable::cancel);
+      pending.clear();
+    }
     thread.shutdownNow();
+  }
+
+  /**
+   * A fixed-delay loop on the time: {@code period} after the last run ended, a tick hands {@code
+   * check} to the housekeeping thread, which schedules the next tick when the check is done.
+   */
+  private void every(String what, Duration period, Runnable check) {
+    Runnable run =
+        () -> {
+          try {
+            check.run();
+          } finally {
+            every(what, period, check);
+          }
+        };
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      RuntimeTime.Cancellable next;
+      try {
+        next =
+            time.schedule(
+                period,
+                () -> {
+                  try {
+                    thread.execute(run);
+                  } catch (RejectedExecutionException stopped) {
+                    log.debug("Provider {}: {} not run: housekeeping is closed", provider, what);
+                  }
+                });
+      } catch (RuntimeException stopped) {
+        log.warn("Provider {}: {} stops: the time refused to schedule it", provider, what, stopped);
+        return;
+      }
+      pending.put(what, next);
+    }
   }
 
   private void guardedWatchdog() {
@@ -80,20 +142,22 @@ final class PartitionHousekeeping {
   }
 
   private void watchdog() {
-    long now = System.nanoTime();
+    long now = time.clock().millis();
+    long timeout = settings.stallTimeout().toMillis();
     for (PartitionState s : partitions) {
       long w = s.deliveredWatermark();
       long lag = s.lag();
-      if (w != s.watchedWatermark || lag == 0 || s.watchedSinceNanos == 0) {
+      if (w != s.watchedWatermark || lag == 0 || !s.watching) {
         s.watchedWatermark = w;
-        s.watchedSinceNanos = now;
+        s.watchedSinceMillis = now;
+        s.watching = true;
         if (s.stalled) {
           s.stalled = false;
           log.info("Provider {}: partition {} delivers again (lag {})", provider, s.tp, lag);
         }
         continue;
       }
-      if (!s.stalled && now - s.watchedSinceNanos >= settings.stallTimeout().toNanos()) {
+      if (!s.stalled && now - s.watchedSinceMillis >= timeout) {
         s.stalled = true;
         log.warn(
             "Provider {}: partition {} is stalled: lag {} records and nothing delivered for {}"

@@ -101,7 +101,11 @@ final class PartitionState {
   /** Watchdog-thread only. */
   long watchedWatermark = Long.MIN_VALUE;
 
-  long watchedSinceNanos;
+  /** When the watchdog first saw {@link #watchedWatermark}, on the provider time's clock. */
+  long watchedSinceMillis;
+
+  /** False until the watchdog first looked at this partition. */
+  boolean watching;
 
   PartitionState(
       TopicPartition tp,
