@@ -39,14 +39,8 @@ final class TimerThreadTime implements RuntimeTime {
   }
 
   private static long nanos(Duration delay) {
-    if (delay.isNegative()) {
-      return 0;
-    }
-    try {
-      return delay.toNanos();
-    } catch (ArithmeticException tooLong) {
-      return Long.MAX_VALUE;
-    }
+    // TimeUnit.convert saturates where Duration.toNanos would overflow.
+    return Math.max(0, TimeUnit.NANOSECONDS.convert(delay));
   }
 
   @Override
