@@ -189,6 +189,8 @@ public final class RuntimeInvariantsExtension
     if (store.get(scopeKey(context)) != null) {
       return; // another instance runs the checks of this test
     }
+    // The runtime reports failed agent tasks to the default handler only when asked to.
+    System.setProperty("tributary.reportFailedTasks", "true");
     Scope s = new Scope(this, checkedThreads(), CURRENT.get());
     store.put(scopeKey(context), s);
     s.previousHandler = Thread.getDefaultUncaughtExceptionHandler();

@@ -76,12 +76,22 @@ final class SerialExecutor implements Executor {
   }
 
   /**
-   * Hands a failed task's throwable to the JVM's default uncaught-exception handler, when one is
-   * installed, as a thread pool would have done had the task killed its thread; a test harness or a
-   * crash reporter watches that handler. Without one, the log line above is all. A handler that
-   * throws is ignored: the executor goes on either way.
+   * The system property that makes a failed task's throwable reach the JVM's default
+   * uncaught-exception handler too; the test kit's invariants extension sets it. Off by default: an
+   * application whose handler exits the process must not die of a runtime bug that is logged and
+   * survived.
+   */
+  static final String REPORT_PROPERTY = "tributary.reportFailedTasks";
+
+  /**
+   * Hands a failed task's throwable to the JVM's default uncaught-exception handler, when {@link
+   * #REPORT_PROPERTY} is true and one is installed; a test harness watches that handler. Otherwise
+   * the log line above is all. A handler that throws is ignored: the executor goes on either way.
    */
   private static void report(Throwable t) {
+    if (!Boolean.getBoolean(REPORT_PROPERTY)) {
+      return;
+    }
     Thread.UncaughtExceptionHandler handler = Thread.getDefaultUncaughtExceptionHandler();
     if (handler != null) {
       try {

@@ -13,20 +13,31 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** A failed task is reported to the default uncaught-exception handler; the executor goes on. */
+/**
+ * A failed task is logged and, when {@link SerialExecutor#REPORT_PROPERTY} is set (the test kit
+ * sets it), reported to the default uncaught-exception handler; the executor goes on.
+ */
 class SerialExecutorTest {
   private final ExecutorService pool =
       Executors.newSingleThreadExecutor(r -> new Thread(r, "serial-executor-test"));
   private Thread.UncaughtExceptionHandler previous;
 
+  private String previousProperty;
+
   @BeforeEach
   void rememberHandler() {
     previous = Thread.getDefaultUncaughtExceptionHandler();
+    previousProperty = System.setProperty(SerialExecutor.REPORT_PROPERTY, "true");
   }
 
   @AfterEach
   void restore() throws InterruptedException {
     Thread.setDefaultUncaughtExceptionHandler(previous);
+    if (previousProperty == null) {
+      System.clearProperty(SerialExecutor.REPORT_PROPERTY);
+    } else {
+      System.setProperty(SerialExecutor.REPORT_PROPERTY, previousProperty);
+    }
     pool.shutdown();
     assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
   }
@@ -61,6 +72,22 @@ class SerialExecutorTest {
         });
     exec.execute(next::countDown);
     assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void withoutTheProperty_theHandlerIsNotCalled() throws Exception {
+    System.clearProperty(SerialExecutor.REPORT_PROPERTY);
+    List<String> reported = Collections.synchronizedList(new ArrayList<>());
+    Thread.setDefaultUncaughtExceptionHandler((t, e) -> reported.add(e.getMessage()));
+    SerialExecutor exec = new SerialExecutor(pool, "test");
+    CountDownLatch next = new CountDownLatch(1);
+    exec.execute(
+        () -> {
+          throw new IllegalStateException("task bug");
+        });
+    exec.execute(next::countDown);
+    assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(reported).as("an application's handler is not told by default").isEmpty();
   }
 
   @Test
