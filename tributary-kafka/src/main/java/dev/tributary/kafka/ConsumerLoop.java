@@ -321,13 +321,7 @@ final class ConsumerLoop implements Runnable {
     adapter.metrics().pollError();
     int attempt = ++consecutiveFailures;
     lastFailure = t.toString();
-    Duration delay;
-    try {
-      delay = settings.retryBackoff().delay(attempt);
-    } catch (Throwable broken) {
-      log.warn("{}: retryBackoff threw; waiting 1 s instead", name, broken);
-      delay = Duration.ofSeconds(1);
-    }
+    Duration delay = backoff(attempt);
     if (attempt == 1 || attempt % 10 == 0) {
       log.warn(
           "{}: consumer failed (attempt {}); retrying in {} ms, from the offset after the last"
@@ -628,16 +622,20 @@ final class ConsumerLoop implements Runnable {
     }
   }
 
+  /** The retry backoff's delay for {@code attempt}; 1 s when the policy itself throws. */
+  private Duration backoff(int attempt) {
+    try {
+      return settings.retryBackoff().delay(attempt);
+    } catch (Throwable broken) {
+      log.warn("{}: retryBackoff threw; waiting 1 s instead", name, broken);
+      return Duration.ofSeconds(1);
+    }
+  }
+
   /** Schedules the next read of the committed offsets of the partitions awaiting their start. */
   private Duration startRetryDelay() {
     int attempt = ++startAttempts;
-    Duration delay;
-    try {
-      delay = settings.retryBackoff().delay(attempt);
-    } catch (Throwable broken) {
-      log.warn("{}: retryBackoff threw; waiting 1 s instead", name, broken);
-      delay = Duration.ofSeconds(1);
-    }
+    Duration delay = backoff(attempt);
     nextStartAttemptNanos = System.nanoTime() + delay.toNanos();
     return delay;
   }

@@ -96,6 +96,12 @@ final class PersistentStreamRuntime implements StreamRuntime {
       }
       started = true;
     }
+    // The runtime's threads exist from start on rather than appearing later, on first use: what a
+    // started runtime runs on does not change while it runs.
+    pool.prestartAllCoreThreads();
+    if (ownTimer != null) {
+      ownTimer.prestart();
+    }
     List<PersistentStreamProvider> done = new ArrayList<>();
     try {
       for (PersistentStreamProvider p : providers.values()) {

@@ -33,6 +33,11 @@ final class TimerThreadTime implements RuntimeTime {
     return () -> f.cancel(false);
   }
 
+  /** Starts the timer thread now instead of on the first schedule. */
+  void prestart() {
+    timer.prestartCoreThread();
+  }
+
   /** Stops the timer thread; pending tasks never run. */
   void shutdown() {
     timer.shutdownNow();
