@@ -297,6 +297,18 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
    * once all of them hold a cursor for it.
    */
   private CompletionStage<Void> attachOrWait(LocalSubscription sub) {
+    if (closed) {
+      // Closed while the record was being stored: release() may have run already, and the
+      // timers are stopped, so nothing else would end this subscribe.
+      sub.attached.completeExceptionally(
+          new StreamingException(
+              "provider '"
+                  + name
+                  + "' was closed before subscribe to "
+                  + sub.streamId
+                  + " completed"));
+      return sub.attached;
+    }
     PullingManager m = manager;
     StreamQueueMapper qm = mapper;
     List<CompletableFuture<Void>> elsewhere = new ArrayList<>();
