@@ -171,6 +171,7 @@ final class StreamConsumer {
     if (next < count) {
       return true;
     }
+    String data = filterData();
     while (true) {
       count = 0;
       next = 0;
@@ -184,7 +185,6 @@ final class StreamConsumer {
             continue;
           }
           Object item = batch.event(i);
-          String data = filterData();
           if (data != null && !filter.shouldDeliver(streamId, item, data)) {
             continue;
           }

@@ -97,9 +97,4 @@ final class StreamLeases {
           return set;
         });
   }
-
-  /** How many streams are held; for tests. */
-  int held() {
-    return holders.size();
-  }
 }

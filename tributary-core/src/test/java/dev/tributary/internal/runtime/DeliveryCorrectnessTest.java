@@ -54,6 +54,26 @@ class DeliveryCorrectnessTest {
     completer.shutdownNow();
   }
 
+  /**
+   * Blocks the (only) agent's thread with an observer that waits, so that tasks queue up behind it
+   * in a known order; returns the latch that lets it go.
+   */
+  private static CountDownLatch holdAgent(StreamRuntime rt) throws InterruptedException {
+    CountDownLatch blocking = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    join(
+        rt.provider("mem").stream(BLOCKER)
+            .subscribe(
+                (item, token) -> {
+                  blocking.countDown();
+                  awaitQuietly(release);
+                  return DONE;
+                }));
+    produce(rt, BLOCKER, "hold the agent");
+    assertThat(blocking.await(20, TimeUnit.SECONDS)).as("the agent is held").isTrue();
+    return release;
+  }
+
   /** Blocks the agent's thread on purpose, so that tasks queue up behind it in a known order. */
   private static void awaitQuietly(CountDownLatch latch) {
     try {
@@ -218,22 +238,11 @@ class DeliveryCorrectnessTest {
     join(
         rt.provider("mem").stream(SLOW)
             .subscribe((item, token) -> token.sequenceNumber() == 2 ? anchorGate : DONE));
-    CountDownLatch blocking = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    join(
-        rt.provider("mem").stream(BLOCKER)
-            .subscribe(
-                (item, token) -> {
-                  blocking.countDown();
-                  awaitQuietly(release);
-                  return DONE;
-                }));
     for (int i = 0; i < 5; i++) {
       produce(rt, SLOW, i);
     }
     await().atMost(WAIT).until(() -> oldGot.size() == 3);
-    produce(rt, BLOCKER, "hold the agent");
-    assertThat(blocking.await(20, TimeUnit.SECONDS)).isTrue();
+    CountDownLatch release = holdAgent(rt);
 
     // Both queue up behind the blocked agent: first the old stage's completion, then the resume.
     third.complete(null);
@@ -348,18 +357,7 @@ class DeliveryCorrectnessTest {
     // The second call carries 1..3 and stays open until it fails, below, behind the blocked agent.
     await().atMost(WAIT).until(() -> batchCalls.size() == 2);
 
-    CountDownLatch blocking = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    join(
-        rt.provider("mem").stream(BLOCKER)
-            .subscribe(
-                (item, token) -> {
-                  blocking.countDown();
-                  awaitQuietly(release);
-                  return DONE;
-                }));
-    produce(rt, BLOCKER, "hold the agent");
-    assertThat(blocking.await(20, TimeUnit.SECONDS)).isTrue();
+    CountDownLatch release = holdAgent(rt);
     firstBatch.completeExceptionally(new IllegalStateException("retry me"));
 
     List<String> threads = new CopyOnWriteArrayList<>();

@@ -42,11 +42,8 @@ class SerialExecutorTest {
     assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
   }
 
-  @Test
-  void aThrowingTask_isReportedToTheDefaultHandler_andTheNextTaskRuns() throws Exception {
-    List<String> reported = Collections.synchronizedList(new ArrayList<>());
-    Thread.setDefaultUncaughtExceptionHandler(
-        (t, e) -> reported.add(t.getName() + ": " + e.getMessage()));
+  /** Runs a task that throws "task bug" on a new executor, then one that counts down. */
+  private CountDownLatch failThenRunNext() {
     SerialExecutor exec = new SerialExecutor(pool, "test");
     CountDownLatch next = new CountDownLatch(1);
     exec.execute(
@@ -54,6 +51,15 @@ class SerialExecutorTest {
           throw new IllegalStateException("task bug");
         });
     exec.execute(next::countDown);
+    return next;
+  }
+
+  @Test
+  void aThrowingTask_isReportedToTheDefaultHandler_andTheNextTaskRuns() throws Exception {
+    List<String> reported = Collections.synchronizedList(new ArrayList<>());
+    Thread.setDefaultUncaughtExceptionHandler(
+        (t, e) -> reported.add(t.getName() + ": " + e.getMessage()));
+    CountDownLatch next = failThenRunNext();
     assertThat(next.await(10, TimeUnit.SECONDS)).as("the task after the failed one ran").isTrue();
     assertThat(reported).containsExactly("serial-executor-test: task bug");
   }
@@ -64,13 +70,7 @@ class SerialExecutorTest {
         (t, e) -> {
           throw new IllegalStateException("handler bug");
         });
-    SerialExecutor exec = new SerialExecutor(pool, "test");
-    CountDownLatch next = new CountDownLatch(1);
-    exec.execute(
-        () -> {
-          throw new IllegalStateException("task bug");
-        });
-    exec.execute(next::countDown);
+    CountDownLatch next = failThenRunNext();
     assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
   }
 
@@ -79,13 +79,7 @@ class SerialExecutorTest {
     System.clearProperty(SerialExecutor.REPORT_PROPERTY);
     List<String> reported = Collections.synchronizedList(new ArrayList<>());
     Thread.setDefaultUncaughtExceptionHandler((t, e) -> reported.add(e.getMessage()));
-    SerialExecutor exec = new SerialExecutor(pool, "test");
-    CountDownLatch next = new CountDownLatch(1);
-    exec.execute(
-        () -> {
-          throw new IllegalStateException("task bug");
-        });
-    exec.execute(next::countDown);
+    CountDownLatch next = failThenRunNext();
     assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(reported).as("an application's handler is not told by default").isEmpty();
   }
@@ -93,13 +87,7 @@ class SerialExecutorTest {
   @Test
   void withoutADefaultHandler_aThrowingTaskIsOnlyLogged() throws Exception {
     Thread.setDefaultUncaughtExceptionHandler(null);
-    SerialExecutor exec = new SerialExecutor(pool, "test");
-    CountDownLatch next = new CountDownLatch(1);
-    exec.execute(
-        () -> {
-          throw new IllegalStateException("task bug");
-        });
-    exec.execute(next::countDown);
+    CountDownLatch next = failThenRunNext();
     assertThat(next.await(10, TimeUnit.SECONDS)).isTrue();
   }
 }
