@@ -1,5 +1,6 @@
 package dev.tributary;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -41,9 +42,13 @@ public interface AsyncStream<T> {
   CompletionStage<StreamSubscriptionHandle<T>> subscribe(StreamObserver<T> observer);
 
   /**
-   * Subscribes from {@code token}, inclusive. A null token means "from now". A token older than the
-   * oldest cached event reports {@link QueueCacheMissException} to {@link
-   * StreamObserver#onError(Throwable)} and delivers what the cache still holds.
+   * Subscribes from {@code token}, inclusive. A null token means "from now". A token older than
+   * what the agent's cache holds replays the stream from the queue when the provider can read its
+   * past (Kafka can; memory queues with {@code history}), then continues live with no gap and no
+   * duplicate; a token older than the queue's retention reports {@link EventsExpiredException} to
+   * {@link StreamObserver#onError(Throwable)} and starts at the oldest retained event. A provider
+   * that cannot read its past reports {@link QueueCacheMissException} instead and delivers what the
+   * cache still holds.
    *
    * @throws IllegalArgumentException when the provider is not rewindable and the token is non-null
    */
@@ -64,6 +69,25 @@ public interface AsyncStream<T> {
   /** Subscribes a batch observer from {@code token}, inclusive. */
   CompletionStage<StreamSubscriptionHandle<T>> subscribe(
       BatchStreamObserver<T> observer, StreamSequenceToken token);
+
+  /**
+   * The token of the first event of this stream's queue written at or after {@code time}, to
+   * subscribe or resume from: the oldest retained event when {@code time} is older than all of
+   * them, null when nothing was written at or after it yet (subscribing from null is "from now").
+   * Fails with {@link UnsupportedOperationException} when the provider cannot tell (Kafka can, with
+   * {@code offsetsForTimes}; memory queues with {@code history}).
+   */
+  @Incubating
+  CompletionStage<StreamSequenceToken> tokenAt(Instant time);
+
+  /**
+   * Subscribes from the first event of this stream written at or after {@code time}: {@link
+   * #tokenAt(Instant)}, then {@link #subscribe(StreamObserver, StreamSequenceToken)}. A time in the
+   * future subscribes from now.
+   */
+  @Incubating
+  CompletionStage<StreamSubscriptionHandle<T>> subscribeFrom(
+      StreamObserver<T> observer, Instant time);
 
   /** The stream's explicit subscriptions, as fresh handles (for {@code resume} after a restart). */
   CompletionStage<List<StreamSubscriptionHandle<T>>> subscriptions();

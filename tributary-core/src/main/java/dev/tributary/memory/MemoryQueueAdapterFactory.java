@@ -1,6 +1,7 @@
 package dev.tributary.memory;
 
 import dev.tributary.EventSequenceToken;
+import dev.tributary.EventsExpiredException;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.spi.BatchContainer;
@@ -10,11 +11,13 @@ import dev.tributary.spi.QueueAdapter;
 import dev.tributary.spi.QueueAdapterFactory;
 import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.QueueReplay;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamProviderDirection;
 import dev.tributary.spi.StreamQueueMapper;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,8 +34,9 @@ import java.util.function.Consumer;
  *
  * <p>Events are passed by reference, never serialized. Each queue holds at most {@code
  * queueCapacity} unread batches; producing to a full queue fails with {@link
- * MemoryQueueFullException}. Subscriptions may rewind within the agent's cache. Nothing survives
- * the JVM.
+ * MemoryQueueFullException}. Subscriptions may rewind within the agent's cache and, with {@link
+ * Builder#history(int)}, to any batch the queue still keeps: older ones replay from the queue.
+ * Nothing survives the JVM.
  */
 public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
 
@@ -44,6 +48,7 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
 
   private final int queueCount;
   private final int queueCapacity;
+  private final int history;
   private final StreamFailureHandler failureHandler;
   private final Consumer<BatchContainer> ackListener;
   private final ConcurrentHashMap<QueueId, MemoryQueue> queues = new ConcurrentHashMap<>();
@@ -54,6 +59,7 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
   private MemoryQueueAdapterFactory(Builder b) {
     this.queueCount = b.queueCount != null ? b.queueCount : DEFAULT_QUEUE_COUNT;
     this.queueCapacity = b.queueCapacity != null ? b.queueCapacity : DEFAULT_QUEUE_CAPACITY;
+    this.history = b.history != null ? b.history : 0;
     this.failureHandler = b.failureHandler != null ? b.failureHandler : StreamFailureHandler.SKIP;
     this.ackListener = b.ackListener;
   }
@@ -159,6 +165,62 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
     public StreamProviderDirection direction() {
       return StreamProviderDirection.READ_WRITE;
     }
+
+    /** A reader over the queue's history, when {@code history} keeps any; null otherwise. */
+    @Override
+    public QueueReplay openReplay(QueueId queueId, StreamId streamId, StreamSequenceToken from) {
+      MemoryQueue q = queues.get(queueId);
+      return history == 0 || q == null ? null : new Replay(q, streamId, from);
+    }
+
+    @Override
+    public CompletionStage<StreamSequenceToken> tokenAt(QueueId queueId, Instant time) {
+      MemoryQueue q = queues.get(queueId);
+      if (history == 0 || q == null) {
+        return QueueAdapter.super.tokenAt(queueId, time);
+      }
+      return CompletableFuture.completedFuture(q.tokenAt(time.toEpochMilli()));
+    }
+  }
+
+  /** Reads one stream's batches from a queue's history; the agent's thread, one call at a time. */
+  private static final class Replay implements QueueReplay {
+    private final MemoryQueue queue;
+    private final StreamId streamId;
+    private volatile long position;
+
+    Replay(MemoryQueue queue, StreamId streamId, StreamSequenceToken from) {
+      this.queue = queue;
+      this.streamId = streamId;
+      this.position = from.sequenceNumber();
+    }
+
+    @Override
+    public CompletionStage<List<BatchContainer>> read(int maxCount) {
+      List<BatchContainer> out = new ArrayList<>();
+      long[] at = {position};
+      long earliest = queue.replay(streamId, at, maxCount, out);
+      if (earliest > position) {
+        long requested = position;
+        position = earliest;
+        return CompletableFuture.failedFuture(
+            new EventsExpiredException(
+                queue.id.toString(),
+                streamId,
+                new EventSequenceToken(requested),
+                new EventSequenceToken(earliest)));
+      }
+      position = at[0];
+      return CompletableFuture.completedFuture(out);
+    }
+
+    @Override
+    public StreamSequenceToken position() {
+      return new EventSequenceToken(position);
+    }
+
+    @Override
+    public void close() {}
   }
 
   /** One bounded queue; producers and the reader meet under its lock. */
@@ -166,6 +228,12 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
     final QueueId id;
     final ArrayDeque<BatchContainer> unread = new ArrayDeque<>();
     final AtomicLong acknowledged = new AtomicLong();
+
+    /**
+     * The last {@code history} batches written, read or not; batch {@code s} in slot s % length.
+     */
+    final BatchContainer[] kept = new BatchContainer[history];
+
     long nextSequence;
     volatile Runnable dataListener;
 
@@ -180,9 +248,14 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
           throw new MemoryQueueFullException(id.toString(), queueCapacity, streamId);
         }
         wasEmpty = unread.isEmpty();
-        unread.addLast(
+        long sequence = nextSequence++;
+        BatchContainer batch =
             new MemoryBatchContainer(
-                streamId, new EventSequenceToken(nextSequence++), events, headers, clock.millis()));
+                streamId, new EventSequenceToken(sequence), events, headers, clock.millis());
+        unread.addLast(batch);
+        if (kept.length > 0) {
+          kept[(int) (sequence % kept.length)] = batch;
+        }
       }
       Runnable l = dataListener;
       if (wasEmpty && l != null) {
@@ -205,6 +278,47 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
     synchronized int unread() {
       return unread.size();
     }
+
+    /** The sequence number of the first batch the reader has not taken yet. */
+    synchronized long firstUnread() {
+      return nextSequence - unread.size();
+    }
+
+    private long oldestKept() {
+      return Math.max(0, nextSequence - kept.length);
+    }
+
+    /**
+     * Adds to {@code out} up to {@code max} batches of {@code streamId} from sequence {@code at[0]}
+     * on and moves {@code at[0]} past what it looked at. Returns the oldest sequence kept: when it
+     * is above {@code at[0]}, those batches are gone and nothing was read.
+     */
+    synchronized long replay(StreamId streamId, long[] at, int max, List<BatchContainer> out) {
+      long oldest = oldestKept();
+      if (at[0] < oldest) {
+        return oldest;
+      }
+      long s = at[0];
+      for (; s < nextSequence && out.size() < max; s++) {
+        BatchContainer b = kept[(int) (s % kept.length)];
+        if (streamId.equals(b.streamId())) {
+          out.add(b);
+        }
+      }
+      at[0] = s;
+      return oldest;
+    }
+
+    /** The token of the first kept batch written at or after {@code millis}; null when none. */
+    synchronized StreamSequenceToken tokenAt(long millis) {
+      for (long s = oldestKept(); s < nextSequence; s++) {
+        BatchContainer b = kept[(int) (s % kept.length)];
+        if (b.timestampMillis() >= millis) {
+          return b.sequenceToken();
+        }
+      }
+      return null;
+    }
   }
 
   private final class Receiver implements QueueAdapterReceiver {
@@ -214,9 +328,18 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
       this.queue = queue;
     }
 
+    /** Where this receiver starts: the queue's first unread batch, once initialized. */
+    private volatile StreamSequenceToken readStart;
+
     @Override
     public CompletionStage<Void> initialize(Duration timeout) {
+      readStart = new EventSequenceToken(queue.firstUnread());
       return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public StreamSequenceToken readStart() {
+      return readStart;
     }
 
     @Override
@@ -249,6 +372,7 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
   public static final class Builder {
     private Integer queueCount;
     private Integer queueCapacity;
+    private Integer history;
     private StreamFailureHandler failureHandler;
     private Consumer<BatchContainer> ackListener;
 
@@ -273,6 +397,22 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
             "queueCapacity was " + capacity + " but it must be at least 1");
       }
       queueCapacity = capacity;
+      return this;
+    }
+
+    /**
+     * Sets how many of the latest batches each queue keeps after they were read [0], so that a
+     * subscription whose token is older than its agent's cache replays them from the queue; 0 to
+     * 10,000,000. A token older than what is kept reports {@link
+     * dev.tributary.EventsExpiredException} and starts at the oldest kept batch.
+     */
+    public Builder history(int batches) {
+      once("history", history);
+      if (batches < 0 || batches > 10_000_000) {
+        throw new IllegalArgumentException(
+            "history was " + batches + " but it must be between 0 and 10000000");
+      }
+      history = batches;
       return this;
     }
 

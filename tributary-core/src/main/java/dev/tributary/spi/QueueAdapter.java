@@ -1,9 +1,12 @@
 package dev.tributary.spi;
 
+import dev.tributary.Incubating;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -34,6 +37,36 @@ public interface QueueAdapter extends AutoCloseable {
 
   /** True when subscriptions may rewind to a past token. */
   boolean isRewindable();
+
+  /**
+   * Opens a reader of {@code streamId}'s batches in {@code queueId} from {@code from}, inclusive,
+   * straight from the queue; null when this adapter cannot read its queues' past (the default). The
+   * agent asks for one when a subscription's token is older than its cache holds; without one the
+   * subscription gets a {@link dev.tributary.QueueCacheMissException} and continues at the oldest
+   * cached batch of its stream.
+   *
+   * <p>Called by the agent of {@code queueId}, on its thread; must not block (connect lazily, on
+   * the first read). The receiver of {@code queueId} should report {@link
+   * QueueAdapterReceiver#readStart()}, or the agent can never tell that the replay caught up with
+   * its cache, and the replay then keeps reading the queue itself.
+   */
+  @Incubating
+  default QueueReplay openReplay(QueueId queueId, StreamId streamId, StreamSequenceToken from) {
+    return null;
+  }
+
+  /**
+   * Resolves {@code time} to the token of the first batch of {@code queueId} written at or after
+   * it: the oldest retained batch when {@code time} is older than everything, null when nothing was
+   * written at or after it (subscribing from null means "from now"). Any thread; may not block.
+   * Adapters that cannot tell fail the stage with {@link UnsupportedOperationException}.
+   */
+  @Incubating
+  default CompletionStage<StreamSequenceToken> tokenAt(QueueId queueId, Instant time) {
+    return CompletableFuture.failedFuture(
+        new UnsupportedOperationException(
+            "provider '" + name() + "' cannot look up a token by time"));
+  }
 
   /** Whether the adapter reads, writes or both. */
   StreamProviderDirection direction();

@@ -1,5 +1,7 @@
 package dev.tributary.spi;
 
+import dev.tributary.Incubating;
+import dev.tributary.StreamSequenceToken;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -38,4 +40,16 @@ public interface QueueAdapterReceiver {
    * its next timer tick. Receivers that cannot tell ignore it.
    */
   default void setDataAvailableListener(Runnable listener) {}
+
+  /**
+   * The token from which this receiver returns every batch of the queue that {@link
+   * #getQueueMessages} will ever return, contiguously; null while unknown (before {@link
+   * #initialize} completed, or always for receivers that cannot tell, the default). The agent needs
+   * it to tell whether its cache sees everything of a stream from a token on: a {@link QueueReplay}
+   * hands over to the cache only from a position at or after it.
+   */
+  @Incubating
+  default StreamSequenceToken readStart() {
+    return null;
+  }
 }

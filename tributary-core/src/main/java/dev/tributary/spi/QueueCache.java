@@ -36,6 +36,16 @@ public interface QueueCache {
    */
   QueueCacheCursor cursor(StreamId streamId, StreamSequenceToken token);
 
+  /**
+   * True when no batch at or after {@code token} was evicted and nothing before the first batch
+   * this cache received is needed: a cursor opened at {@code token} now sees every batch of its
+   * stream from {@code token} on that the receiver returns. False when the cache cannot tell (the
+   * default); the agent then keeps a replay from the queue going rather than risk a gap.
+   */
+  default boolean covers(StreamSequenceToken token) {
+    return false;
+  }
+
   /** Opens a cursor at the oldest cached batch of {@code streamId}, for recovery after a miss. */
   QueueCacheCursor cursorAtOldest(StreamId streamId);
 

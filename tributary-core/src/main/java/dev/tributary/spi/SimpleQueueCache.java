@@ -266,6 +266,13 @@ final class SimpleQueueCache implements QueueCache {
   }
 
   @Override
+  public boolean covers(StreamSequenceToken token) {
+    // Batches leave in queue order, so everything after the last purged one is still here.
+    return (firstAddedToken == null || token.compareTo(firstAddedToken) >= 0)
+        && (lastPurgedToken == null || token.compareTo(lastPurgedToken) > 0);
+  }
+
+  @Override
   public QueueCacheCursor cursorAtOldest(StreamId streamId) {
     Chain chain = chainOf(streamId);
     return open(chain, chain.head, null);

@@ -11,11 +11,13 @@ import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.QueueReplay;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamProviderDirection;
 import dev.tributary.spi.StreamQueueBalancer;
 import dev.tributary.spi.StreamQueueMapper;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -63,6 +65,8 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
   private final List<String> violations = Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger rereads = new AtomicInteger();
   private final Set<Cursor> openCursors = ConcurrentHashMap.newKeySet();
+  private final Set<Replay> openReplays = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger replaysOpened = new AtomicInteger();
   private volatile Consumer<BatchContainer> ackListener = b -> {};
   private volatile int cacheSize = Integer.MAX_VALUE;
 
@@ -211,6 +215,24 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
     return out;
   }
 
+  /**
+   * The replays from the queue opened and not closed yet, each as "queue: stream"; after the
+   * runtime closed, any is a leak.
+   */
+  public List<String> openReplays() {
+    List<String> out = new ArrayList<>();
+    for (Replay r : openReplays) {
+      out.add(r.toString());
+    }
+    Collections.sort(out);
+    return out;
+  }
+
+  /** How many replays from the queue the runtime opened so far. */
+  public int replaysOpened() {
+    return replaysOpened.get();
+  }
+
   /** Breaches of the SPI's rules seen so far; empty when the runtime behaved. */
   public List<String> violations() {
     synchronized (violations) {
@@ -265,6 +287,23 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
     @Override
     public boolean isRewindable() {
       return delegate.isRewindable();
+    }
+
+    @Override
+    public QueueReplay openReplay(QueueId queueId, StreamId streamId, StreamSequenceToken from) {
+      QueueReplay r = delegate.openReplay(queueId, streamId, from);
+      if (r == null) {
+        return null;
+      }
+      replaysOpened.incrementAndGet();
+      Replay wrapped = new Replay(queueId, streamId, r);
+      openReplays.add(wrapped);
+      return wrapped;
+    }
+
+    @Override
+    public CompletionStage<StreamSequenceToken> tokenAt(QueueId queueId, Instant time) {
+      return delegate.tokenAt(queueId, time);
     }
 
     @Override
@@ -433,6 +472,69 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
     public void setDataAvailableListener(Runnable listener) {
       delegate.setDataAvailableListener(listener);
     }
+
+    @Override
+    public StreamSequenceToken readStart() {
+      return delegate.readStart();
+    }
+  }
+
+  /** A replay that checks the SPI's rules: one read at a time, none after close. */
+  private final class Replay implements QueueReplay {
+    private final QueueId queueId;
+    private final StreamId streamId;
+    private final QueueReplay delegate;
+    private final AtomicBoolean reading = new AtomicBoolean();
+    private volatile boolean closed;
+
+    Replay(QueueId queueId, StreamId streamId, QueueReplay delegate) {
+      this.queueId = queueId;
+      this.streamId = streamId;
+      this.delegate = delegate;
+    }
+
+    @Override
+    public CompletionStage<List<BatchContainer>> read(int maxCount) {
+      if (closed) {
+        violation(this + ": read after close");
+      }
+      if (!reading.compareAndSet(false, true)) {
+        violation(this + ": read while another read was outstanding");
+      }
+      return delegate
+          .read(maxCount)
+          .whenComplete(
+              (batches, e) -> {
+                reading.set(false);
+                if (batches != null) {
+                  for (BatchContainer b : batches) {
+                    if (!streamId.equals(b.streamId())) {
+                      violation(this + ": returned a batch of " + b.streamId());
+                    }
+                  }
+                }
+              });
+    }
+
+    @Override
+    public StreamSequenceToken position() {
+      if (reading.get()) {
+        violation(this + ": position asked while a read was outstanding");
+      }
+      return delegate.position();
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      openReplays.remove(this);
+      delegate.close();
+    }
+
+    @Override
+    public String toString() {
+      return queueId + ": replay of " + streamId;
+    }
   }
 
   private final class Cache implements QueueCache {
@@ -474,6 +576,11 @@ public final class RecordingQueueAdapterFactory implements QueueAdapterFactory {
     @Override
     public QueueCacheCursor cursorAtOldest(StreamId streamId) {
       return opened(streamId, delegate.cursorAtOldest(streamId));
+    }
+
+    @Override
+    public boolean covers(StreamSequenceToken token) {
+      return delegate.covers(token);
     }
 
     private QueueCacheCursor opened(StreamId streamId, QueueCacheCursor cursor) {

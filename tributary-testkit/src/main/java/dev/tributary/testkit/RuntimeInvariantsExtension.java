@@ -289,6 +289,9 @@ public final class RuntimeInvariantsExtension
       if (!spy.openCursors().isEmpty()) {
         problems.add("cache cursors still open after close: " + spy.openCursors());
       }
+      if (!spy.openReplays().isEmpty()) {
+        problems.add("replays still open after close: " + spy.openReplays());
+      }
     }
     problems.addAll(awaitThreadsEnd(s.threadsBefore));
     synchronized (s.uncaught) {

@@ -2,7 +2,9 @@ package dev.tributary.internal.runtime;
 
 import dev.tributary.StreamId;
 import dev.tributary.StreamProviderOptions;
+import dev.tributary.StreamSequenceToken;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.QueueReplay;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Set;
@@ -52,4 +54,13 @@ interface AgentContext {
 
   /** Which agent delivers each stream now. */
   StreamLeases leases();
+
+  /**
+   * The adapter's reader of {@code id}'s past in {@code queueId} from {@code from}, or null when
+   * the adapter cannot read its queues' past or failed to open one (logged). Never throws.
+   */
+  QueueReplay openReplay(QueueId queueId, StreamId id, StreamSequenceToken from);
+
+  /** True once the provider is closing: an agent stopping now does not hand its queue over. */
+  boolean isClosing();
 }

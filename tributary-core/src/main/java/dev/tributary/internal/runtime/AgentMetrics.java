@@ -23,12 +23,17 @@ final class AgentMetrics {
   final Counter faultedSubscriptions;
   final Counter readErrors;
   final Counter cacheMisses;
+  final Counter replays;
+  final Counter eventsExpired;
   final Timer deliveryLatency;
 
   volatile int cacheSize;
   volatile int underPressure;
   volatile int activeStreams;
   volatile int activeSubscriptions;
+
+  /** Written by the agent's thread only. */
+  volatile int replaysActive;
 
   private final MeterRegistry registry;
   private final List<Meter> meters = new ArrayList<>();
@@ -51,6 +56,16 @@ final class AgentMetrics {
     readErrors = counter("tributary.read.errors", "Failed reads from the queue", tags);
     cacheMisses =
         counter("tributary.cache.misses", "Subscriptions that asked for evicted events", tags);
+    replays =
+        counter(
+            "tributary.replays",
+            "Subscriptions that started before the cache and replayed from the queue",
+            tags);
+    eventsExpired =
+        counter(
+            "tributary.replay.expired",
+            "Replays that found events they needed removed by the queue's retention",
+            tags);
     deliveryLatency =
         add(
             Timer.builder("tributary.delivery.latency")
@@ -69,6 +84,11 @@ final class AgentMetrics {
         "Subscriptions with a cursor in the agent",
         tags,
         () -> activeSubscriptions);
+    gauge(
+        "tributary.replays.active",
+        "Subscriptions reading their stream's past from the queue",
+        tags,
+        () -> replaysActive);
   }
 
   private Counter counter(String name, String description, Tags tags) {

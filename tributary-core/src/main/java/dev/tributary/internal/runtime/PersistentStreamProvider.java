@@ -12,6 +12,7 @@ import dev.tributary.spi.QueueAdapter;
 import dev.tributary.spi.QueueAdapterCache;
 import dev.tributary.spi.QueueAdapterFactory;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.QueueReplay;
 import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StaticQueueBalancer;
 import dev.tributary.spi.StreamFailureHandler;
@@ -21,6 +22,7 @@ import dev.tributary.spi.SubscriptionRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -277,6 +279,15 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
             });
   }
 
+  CompletionStage<StreamSequenceToken> tokenAt(StreamId id, Instant time) {
+    QueueAdapter a = requireStarted("look up a token of " + id);
+    try {
+      return a.tokenAt(mapper.queueForStream(id), time);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   void checkRewind(StreamId id, StreamSequenceToken token) {
     QueueAdapter a = adapter;
     if (token != null && a != null && !a.isRewindable()) {
@@ -528,6 +539,32 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   @Override
   public StreamLeases leases() {
     return leases;
+  }
+
+  @Override
+  public QueueReplay openReplay(QueueId queueId, StreamId id, StreamSequenceToken from) {
+    QueueAdapter a = adapter;
+    if (a == null || closed) {
+      return null;
+    }
+    try {
+      return a.openReplay(queueId, id, from);
+    } catch (Throwable t) {
+      log.warn(
+          "Provider {}: opening a replay of {} in {} from {} failed; the subscription continues"
+              + " from the cache",
+          name,
+          id,
+          queueId,
+          from,
+          t);
+      return null;
+    }
+  }
+
+  @Override
+  public boolean isClosing() {
+    return closed;
   }
 
   PullingManager manager() {

@@ -6,6 +6,7 @@ import dev.tributary.StreamId;
 import dev.tributary.StreamObserver;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamSubscriptionHandle;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -78,6 +79,19 @@ final class ProviderStream<T> implements AsyncStream<T> {
       BatchStreamObserver<T> observer, StreamSequenceToken token) {
     Objects.requireNonNull(observer, "observer");
     return provider.subscribe(id, ObserverRef.of(observer), token, null);
+  }
+
+  @Override
+  public CompletionStage<StreamSequenceToken> tokenAt(Instant time) {
+    Objects.requireNonNull(time, "time");
+    return provider.tokenAt(id, time);
+  }
+
+  @Override
+  public CompletionStage<StreamSubscriptionHandle<T>> subscribeFrom(
+      StreamObserver<T> observer, Instant time) {
+    Objects.requireNonNull(observer, "observer");
+    return tokenAt(time).thenCompose(token -> subscribe(observer, token, null));
   }
 
   @Override

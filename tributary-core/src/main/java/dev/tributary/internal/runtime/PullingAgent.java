@@ -1,17 +1,20 @@
 package dev.tributary.internal.runtime;
 
+import dev.tributary.EventsExpiredException;
 import dev.tributary.FaultedSubscriptionException;
 import dev.tributary.QueueCacheMissException;
 import dev.tributary.StreamEventDeliveryFailureException;
 import dev.tributary.StreamId;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.StreamSequenceToken;
+import dev.tributary.StreamingException;
 import dev.tributary.spi.BatchContainer;
 import dev.tributary.spi.DeliveryFailure;
 import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueCache;
 import dev.tributary.spi.QueueCacheCursor;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.QueueReplay;
 import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StreamFailureHandler;
 import java.time.Duration;
@@ -75,6 +78,7 @@ final class PullingAgent {
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
   private final Map<StreamId, StreamState> streams = new HashMap<>();
+  private final ReplayHost replayHost = new ReplayHost();
 
   /**
    * Explicit subscriptions by id (attach, detach). Implicit ones are found through their stream, so
@@ -253,8 +257,12 @@ final class PullingAgent {
                             provider.name(),
                             unwrap(e));
                       }
+                      boolean handOver = !provider.isClosing();
                       for (StreamState st : streams.values()) {
                         for (StreamConsumer c : st.consumers) {
+                          if (handOver && c.replaying()) {
+                            interruptReplay(c);
+                          }
                           c.close();
                         }
                         leaveStream(st);
@@ -267,6 +275,42 @@ final class PullingAgent {
                       metrics.close();
                       stopped.complete(null);
                     }));
+  }
+
+  /**
+   * The queue leaves this node while {@code c} replays it: the subscription is told, and keeps its
+   * position, so that an agent of this node that reads the queue again continues the replay there.
+   */
+  private void interruptReplay(StreamConsumer c) {
+    LocalSubscription sub = c.subscription;
+    StreamSequenceToken at = c.resumeFrom();
+    if (sub == null || sub.faulted) {
+      return;
+    }
+    sub.startToken = at;
+    log.warn(
+        "Queue {} of provider {} left this node while subscription {} to {} replayed it; the"
+            + " replay continues from {} when this node reads the queue again",
+        queueId,
+        provider.name(),
+        sub.id,
+        sub.streamId,
+        at);
+    reportStartFailure(
+        sub,
+        at,
+        new StreamingException(
+            "queue "
+                + queueId
+                + " of provider '"
+                + provider.name()
+                + "' was handed to another node while subscription "
+                + sub.id
+                + " replayed stream "
+                + sub.streamId
+                + "; delivery continues from "
+                + at
+                + " when this node reads the queue again (subscriptions are local to their node)"));
   }
 
   // ---------------------------------------------------------------- pump
@@ -594,30 +638,137 @@ final class PullingAgent {
   }
 
   /**
-   * Opens the cursor of an explicit subscription at {@code token}. A token whose batches were
-   * evicted is reported to the observer and the failure handler, and the cursor opens at the oldest
-   * batch of the stream the cache still holds: the consumer learns what it missed and loses nothing
-   * more.
+   * Opens the cursor of an explicit subscription at {@code token}. A token older than the cache
+   * covers replays the stream from the queue when the adapter can read its past, and continues from
+   * the cache once the replay caught up ({@link ReplayingCursor}). Otherwise a token whose batches
+   * were evicted is reported to the observer and the failure handler, and the cursor opens at the
+   * oldest batch of the stream the cache still holds: the consumer learns what it missed and loses
+   * nothing more.
    */
   private QueueCacheCursor openCursor(LocalSubscription sub, StreamSequenceToken token) {
     StreamId id = sub.streamId;
+    if (token != null && !cacheCovers(token)) {
+      QueueReplay replay = provider.openReplay(queueId, id, token);
+      if (replay != null) {
+        metrics.replays.increment();
+        metrics.replaysActive++;
+        log.debug(
+            "Queue {}: subscription {} to {} starts at {}, before what the cache covers; replaying"
+                + " from the queue",
+            queueId,
+            sub.id,
+            id,
+            token);
+        return new ReplayingCursor(replayHost, id, replay, cache.maxAddCount());
+      }
+    }
     try {
       return cache.cursor(id, token);
     } catch (QueueCacheMissException miss) {
       metrics.cacheMisses.increment();
       log.info("Queue {}: {}", queueId, miss.getMessage());
-      ObserverRef observer = sub.observer;
-      Throwable t = observer == null ? null : observer.onError(miss);
-      if (t != null) {
-        log.warn("Queue {}: onError of a subscription to {} threw", queueId, id, t);
-      }
-      try {
-        failureHandler.onSubscriptionFailure(
-            new DeliveryFailure(provider.name(), queueId, sub.id, id, token, null, false, miss));
-      } catch (Throwable e) {
-        log.warn("Queue {}: failure handler threw for subscription {}", queueId, sub.id, e);
-      }
+      reportStartFailure(sub, token, miss);
       return cache.cursorAtOldest(id);
+    }
+  }
+
+  /**
+   * True when a cache cursor opened at {@code token} now sees every later batch of the stream: the
+   * receiver reads the queue contiguously from at or before it and the cache evicted nothing at or
+   * after it.
+   */
+  private boolean cacheCovers(StreamSequenceToken token) {
+    try {
+      StreamSequenceToken start = receiver.readStart();
+      return start != null && token.compareTo(start) >= 0 && cache.covers(token);
+    } catch (Throwable t) {
+      log.warn("Queue {}: asking the receiver or cache where they start failed", queueId, t);
+      return false;
+    }
+  }
+
+  /** Tells a subscription's observer and the failure handler that its start went wrong. */
+  private void reportStartFailure(
+      LocalSubscription sub, StreamSequenceToken token, Throwable failure) {
+    ObserverRef observer = sub.observer;
+    Throwable t = observer == null ? null : observer.onError(failure);
+    if (t != null) {
+      log.warn("Queue {}: onError of a subscription to {} threw", queueId, sub.streamId, t);
+    }
+    try {
+      failureHandler.onSubscriptionFailure(
+          new DeliveryFailure(
+              provider.name(), queueId, sub.id, sub.streamId, token, null, false, failure));
+    } catch (Throwable e) {
+      log.warn("Queue {}: failure handler threw for subscription {}", queueId, sub.id, e);
+    }
+  }
+
+  /** The agent's side of its replaying cursors; every call on the agent's thread. */
+  private final class ReplayHost implements ReplayingCursor.Host {
+    @Override
+    public boolean cacheCovers(StreamSequenceToken token) {
+      return PullingAgent.this.cacheCovers(token);
+    }
+
+    @Override
+    public QueueCacheCursor openCacheCursor(StreamId streamId, StreamSequenceToken token) {
+      log.debug(
+          "Queue {}: replay of {} caught up at {}; continuing from the cache",
+          queueId,
+          streamId,
+          token);
+      return cache.cursor(streamId, token);
+    }
+
+    @Override
+    public <T> void onAgent(
+        CompletionStage<T> stage, java.util.function.BiConsumer<T, Throwable> then) {
+      PullingAgent.this.onAgent(stage, then);
+    }
+
+    @Override
+    public void wake(ReplayingCursor cursor) {
+      StreamConsumer c = cursor.consumer;
+      if (c != null && c.waiting && !c.closed) {
+        deliver(c);
+      }
+    }
+
+    @Override
+    public void wakeLater(ReplayingCursor cursor, boolean afterFailure) {
+      Duration delay =
+          afterFailure
+              ? options.readBackoff().delay(Math.max(1, cursor.failures()))
+              : options.getQueueMessagesTimerPeriod();
+      later(delay, () -> wake(cursor));
+    }
+
+    @Override
+    public void expired(ReplayingCursor cursor, EventsExpiredException gap) {
+      metrics.eventsExpired.increment();
+      log.warn("Queue {}: {}", queueId, gap.getMessage());
+      StreamConsumer c = cursor.consumer;
+      if (c != null && c.subscription != null) {
+        reportStartFailure(c.subscription, gap.requested(), gap);
+      }
+    }
+
+    @Override
+    public void readFailed(ReplayingCursor cursor, Throwable error) {
+      metrics.readErrors.increment();
+      log.warn(
+          "Queue {} of provider {}: replay read for {} failed (attempt {}); retrying: {}",
+          queueId,
+          provider.name(),
+          cursor,
+          cursor.failures(),
+          error.toString());
+    }
+
+    @Override
+    public void replayEnded(ReplayingCursor cursor, boolean caughtUp) {
+      metrics.replaysActive--;
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.tributary.internal.runtime;
 
+import dev.tributary.EventSequenceToken;
 import dev.tributary.SequentialItem;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
@@ -41,6 +42,12 @@ final class StreamConsumer {
   private ObserverRef implicitObserver;
   private QueueCacheCursor cursor;
   private StreamSequenceToken startToken;
+
+  /** The token this consumer started at (null: live), for {@link #resumeFrom()}. */
+  private StreamSequenceToken startedAt;
+
+  /** The last event delivered or given up; null before the first. */
+  private StreamSequenceToken lastDone;
 
   // The prepared events, [next, count) still to deliver.
   private Object[] items = new Object[1];
@@ -87,8 +94,16 @@ final class StreamConsumer {
     this.implicit = implicitFactory != null;
     this.subscription = subscription;
     this.implicitFactory = implicitFactory;
-    this.cursor = cursor;
     this.startToken = startToken;
+    this.startedAt = startToken;
+    bind(cursor);
+  }
+
+  private void bind(QueueCacheCursor newCursor) {
+    cursor = newCursor;
+    if (newCursor instanceof ReplayingCursor r) {
+      r.consumer = this;
+    }
   }
 
   static StreamConsumer explicit(
@@ -156,9 +171,32 @@ final class StreamConsumer {
     return next < count;
   }
 
-  /** True while something of this subscription is unfinished: prepared events or a stage. */
+  /**
+   * True while something of this subscription is unfinished: prepared events, a stage, or a replay
+   * from the queue that has not caught up with the cache.
+   */
   boolean busy() {
-    return inFlight || hasPending();
+    return inFlight || hasPending() || replaying();
+  }
+
+  /** True while the cursor reads the stream's past from the queue rather than from the cache. */
+  boolean replaying() {
+    return cursor instanceof ReplayingCursor r && r.replaying();
+  }
+
+  /**
+   * Where delivery would continue if this consumer started afresh: its next prepared event, else
+   * just after the last event delivered or given up, else where it started; null when it started
+   * live and has done nothing yet.
+   */
+  StreamSequenceToken resumeFrom() {
+    if (next < count) {
+      return tokens[next];
+    }
+    if (lastDone != null) {
+      return new EventSequenceToken(lastDone.sequenceNumber(), lastDone.eventIndex() + 1);
+    }
+    return startedAt;
   }
 
   /**
@@ -280,6 +318,7 @@ final class StreamConsumer {
    * nothing prepared remains, releases what the cursor holds.
    */
   void advance(int size) {
+    lastDone = tokens[next + size - 1];
     for (int i = next, end = next + size; i < end; i++) {
       items[i] = null;
       batches[i] = null;
@@ -297,8 +336,10 @@ final class StreamConsumer {
   /** Points the consumer at a new cursor; pending events of the old one are dropped. */
   void reopen(QueueCacheCursor newCursor, StreamSequenceToken token) {
     closed = false;
-    cursor = newCursor;
+    bind(newCursor);
     startToken = token;
+    startedAt = token;
+    lastDone = null;
     waiting = true;
   }
 
