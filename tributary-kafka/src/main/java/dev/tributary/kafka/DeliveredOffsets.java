@@ -49,6 +49,11 @@ final class DeliveredOffsets {
     return base >= 0 && i >= 0 && i < MAX_BITS && bits.get((int) i);
   }
 
+  /** The highest offset listed, or -1 when none is. */
+  long highest() {
+    return base < 0 || bits.isEmpty() ? -1 : base + bits.length();
+  }
+
   /** How many offsets are listed. */
   int size() {
     return bits.cardinality();

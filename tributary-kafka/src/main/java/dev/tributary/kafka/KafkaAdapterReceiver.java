@@ -1,6 +1,8 @@
 package dev.tributary.kafka;
 
+import dev.tributary.EventSequenceToken;
 import dev.tributary.RetriableStreamingException;
+import dev.tributary.StreamSequenceToken;
 import dev.tributary.spi.BatchContainer;
 import dev.tributary.spi.QueueAdapterReceiver;
 import java.time.Duration;
@@ -136,6 +138,14 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
     if (s != null) {
       s.dataListener = listener;
     }
+  }
+
+  /** The offset from which this receiver returns every record, as a token; null until known. */
+  @Override
+  public StreamSequenceToken readStart() {
+    PartitionState s = state;
+    long start = s == null ? -1 : s.readStart();
+    return start < 0 ? null : new EventSequenceToken(start);
   }
 
   @Override

@@ -71,6 +71,31 @@ final class KafkaClientProperties {
     return p;
   }
 
+  /**
+   * The properties of the consumer of replay {@code index}: the user's, then assign-only ones: no
+   * group (it never joins, commits or rebalances), no automatic offset reset (a position retention
+   * removed must be reported, not skipped silently).
+   */
+  Map<String, Object> replayConsumer(int index) {
+    Map<String, Object> p = new HashMap<>(settings.clientProperties());
+    p.putAll(settings.consumerProperties());
+    p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+    p.remove(ConsumerConfig.GROUP_PROTOCOL_CONFIG);
+    p.remove(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG);
+    p.remove(ConsumerConfig.CLIENT_ID_CONFIG);
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-replay-" + index);
+    p.putIfAbsent(
+        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+        Integer.toString(KafkaQueueAdapterFactory.DEFAULT_FETCH_MAX_WAIT_MS));
+    return p;
+  }
+
   /** The producer's properties: {@code acks=all} unless the user sets it. */
   Map<String, Object> producer() {
     Map<String, Object> p = new HashMap<>(settings.clientProperties());

@@ -36,6 +36,11 @@ final class KafkaMetrics {
   static final String COMMIT_FAILURES = "tributary.kafka.commit.failures";
   static final String OFFSET_OUT_OF_RANGE = "tributary.kafka.offset.out.of.range";
   static final String POLL_ERRORS = "tributary.kafka.poll.errors";
+  static final String REPLAYS_ACTIVE = "tributary.kafka.replays.active";
+  static final String REPLAYS_QUEUED = "tributary.kafka.replays.queued";
+  static final String REPLAY_LAG = "tributary.kafka.replay.lag";
+  static final String REPLAY_READ = "tributary.kafka.replay.records.read";
+  static final String REPLAY_DELIVERED = "tributary.kafka.replay.records.delivered";
 
   private final MeterRegistry registry;
   private final String provider;
@@ -97,6 +102,46 @@ final class KafkaMetrics {
                 + " each restarted at the earliest retained offset",
             tags(tp))
         .increment();
+  }
+
+  /** A replay read {@code read} records of {@code tp} and kept {@code delivered} of its stream. */
+  void replayRecords(TopicPartition tp, long read, long delivered) {
+    if (read > 0) {
+      counter(REPLAY_READ, "Records replays read from the log, every key's", tags(tp))
+          .increment(read);
+    }
+    if (delivered > 0) {
+      counter(
+              REPLAY_DELIVERED,
+              "Records of the replayed streams that replays handed to their subscriptions",
+              tags(tp))
+          .increment(delivered);
+    }
+  }
+
+  /** Registers the gauges of the provider's replays; returns them for removal. */
+  List<Meter> register(KafkaReplays replays) {
+    Tags tags = Tags.of("provider", provider);
+    List<Meter> meters = new ArrayList<>();
+    meters.add(
+        Gauge.builder(REPLAYS_ACTIVE, replays, KafkaReplays::active)
+            .description("Replays from the partitions reading now, each with its own consumer")
+            .tags(tags)
+            .strongReference(true)
+            .register(registry));
+    meters.add(
+        Gauge.builder(REPLAYS_QUEUED, replays, KafkaReplays::queued)
+            .description("Replays waiting for one of maxConcurrentReplays to end")
+            .tags(tags)
+            .strongReference(true)
+            .register(registry));
+    meters.add(
+        Gauge.builder(REPLAY_LAG, replays, KafkaReplays::lag)
+            .description("Records between the open replays' positions and their partitions' ends")
+            .tags(tags)
+            .strongReference(true)
+            .register(registry));
+    return meters;
   }
 
   private Counter counter(String name, String description, Tags tags) {

@@ -1,5 +1,6 @@
 package dev.tributary.kafka;
 
+import dev.tributary.EventSequenceToken;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamingException;
@@ -7,11 +8,13 @@ import dev.tributary.spi.ProviderContext;
 import dev.tributary.spi.QueueAdapter;
 import dev.tributary.spi.QueueAdapterReceiver;
 import dev.tributary.spi.QueueId;
+import dev.tributary.spi.QueueReplay;
 import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StreamFailureHandler;
 import dev.tributary.spi.StreamProviderDirection;
 import io.micrometer.core.instrument.Meter;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +27,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
@@ -90,6 +94,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   private final DeadLetterWriter deadLetters;
   private final RecordDecoder decoder;
   private final PartitionHousekeeping housekeeping;
+  private final KafkaReplays replays;
+  private final List<Meter> replayMeters;
   private final List<ConsumerLoop> loops = new ArrayList<>();
   private final IntFunction<Consumer<byte[], byte[]>> consumerFactory;
   private volatile boolean consumersStarted;
@@ -147,6 +153,13 @@ public final class KafkaQueueAdapter implements QueueAdapter {
                 time,
                 writer.thread());
     this.decoder = new RecordDecoder(name, settings, metrics, deadLetters);
+    this.replays =
+        new KafkaReplays(
+            this,
+            settings.maxConcurrentReplays(),
+            clientPrefix + "-kafka-replay",
+            i -> new KafkaConsumer<>(clientProperties.replayConsumer(i)));
+    this.replayMeters = metrics.register(replays);
   }
 
   /** A one-thread scheduler whose daemon thread is called {@code threadName}. */
@@ -267,12 +280,56 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   }
 
   /**
-   * True: a subscription may start from a past offset that is still in the agent's cache. Older
-   * offsets report a cache miss and continue from the oldest cached event.
+   * True: a subscription may start from any retained offset. One the agent's cache still covers is
+   * served from there; an older one replays the partition with a consumer of its own ({@link
+   * KafkaReplay}) until it meets the cache.
    */
   @Override
   public boolean isRewindable() {
     return true;
+  }
+
+  @Override
+  public QueueReplay openReplay(QueueId queueId, StreamId streamId, StreamSequenceToken from) {
+    if (closing
+        || !settings.topics().containsKey(queueId.prefix())
+        || !queueId.prefix().equals(streamId.namespace())) {
+      return null;
+    }
+    return replays.open(
+        new TopicPartition(queueId.prefix(), queueId.index()), streamId, from.sequenceNumber());
+  }
+
+  /** The offset of the first record at or after {@code time}, by {@code offsetsForTimes}. */
+  @Override
+  public CompletionStage<StreamSequenceToken> tokenAt(QueueId queueId, Instant time) {
+    if (admin == null || !settings.topics().containsKey(queueId.prefix())) {
+      return QueueAdapter.super.tokenAt(queueId, time);
+    }
+    TopicPartition tp = new TopicPartition(queueId.prefix(), queueId.index());
+    CompletableFuture<StreamSequenceToken> out = new CompletableFuture<>();
+    admin
+        .listOffsets(Map.of(tp, OffsetSpec.forTimestamp(time.toEpochMilli())))
+        .partitionResult(tp)
+        .whenComplete(
+            (r, e) -> {
+              if (e != null) {
+                out.completeExceptionally(
+                    new StreamingException(
+                        "Kafka provider '"
+                            + name
+                            + "' could not look up the offset of "
+                            + tp
+                            + " at "
+                            + time
+                            + ": "
+                            + e.getMessage(),
+                        e));
+              } else {
+                out.complete(r.offset() < 0 ? null : new EventSequenceToken(r.offset()));
+              }
+            });
+    return out;
   }
 
   @Override
@@ -502,6 +559,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       }
       closed = true;
     }
+    replays.close();
+    metrics.remove(replayMeters);
     housekeeping.close();
     writer.close();
     try {

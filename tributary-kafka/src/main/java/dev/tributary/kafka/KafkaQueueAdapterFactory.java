@@ -47,6 +47,9 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
   /** Default {@link Builder#consumerThreads}: one consumer per node. */
   public static final int DEFAULT_CONSUMER_THREADS = 1;
 
+  /** Default {@link Builder#maxConcurrentReplays}: four replays from the partitions at once. */
+  public static final int DEFAULT_MAX_CONCURRENT_REPLAYS = 4;
+
   /** Default floor of {@link Builder#maxBufferedRecordsPerPartition}: 10 000 records. */
   public static final int DEFAULT_MIN_BUFFERED_RECORDS = 10_000;
 
@@ -238,6 +241,8 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
     private final Option<Boolean> staticAssignment =
         new Option<>("staticAssignment", Boolean.class);
     private final Option<Integer> consumerThreads = new Option<>("consumerThreads", Integer.class);
+    private final Option<Integer> maxConcurrentReplays =
+        new Option<>("maxConcurrentReplays", Integer.class);
     private final Option<Integer> maxBufferedRecordsPerPartition =
         new Option<>("maxBufferedRecordsPerPartition", Integer.class);
     private final Option<Long> maxBufferedBytesPerPartition =
@@ -335,6 +340,18 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
     /** Sets how many KafkaConsumers (each on its own thread) this node runs [1]; 1 to 64. */
     public Builder consumerThreads(int threads) {
       assign(consumerThreads, threads);
+      return this;
+    }
+
+    /**
+     * Sets how many replays from the partitions this node runs at once [4]; 1 to 256. A
+     * subscription whose token is older than its agent's cache reads the partition again with a
+     * KafkaConsumer of its own (assign and seek, outside the group); beyond this many, replays wait
+     * for one to finish ({@code tributary.kafka.replays.queued}).
+     */
+    @Incubating
+    public Builder maxConcurrentReplays(int replays) {
+      assign(maxConcurrentReplays, replays);
       return this;
     }
 
@@ -585,6 +602,7 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       }
       boolean staticAssignment = this.staticAssignment.set;
       Integer threads = intRange(errors, consumerThreads, 1, 64);
+      Integer replays = intRange(errors, maxConcurrentReplays, 1, 256);
       Integer maxBuffered = intRange(errors, maxBufferedRecordsPerPartition, 1, 10_000_000);
       Long maxBufferedBytes = longRange(errors, maxBufferedBytesPerPartition, 1L << 10, 1L << 30);
       Duration pollTimeout =
@@ -697,7 +715,8 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
               Map.copyOf(consumerProperties),
               Map.copyOf(producerProperties),
               Map.copyOf(adminProperties),
-              protocol.equalsIgnoreCase("consumer"));
+              protocol.equalsIgnoreCase("consumer"),
+              replays != null ? replays : DEFAULT_MAX_CONCURRENT_REPLAYS);
       return new KafkaQueueAdapterFactory(s);
     }
 

@@ -41,7 +41,8 @@ record KafkaSettings(
     Map<String, String> consumerProperties,
     Map<String, String> producerProperties,
     Map<String, String> clientProperties,
-    boolean consumerGroupProtocol) {
+    boolean consumerGroupProtocol,
+    int maxConcurrentReplays) {
 
   @Override
   public String toString() {
@@ -56,6 +57,8 @@ record KafkaSettings(
         + (staticAssignment ? ", staticAssignment" : "")
         + ", consumerThreads="
         + consumerThreads
+        + ", maxConcurrentReplays="
+        + maxConcurrentReplays
         + (deadLetterTopic == null ? "" : ", deadLetterTopic=" + deadLetterTopic);
   }
 }

@@ -67,6 +67,10 @@ final class PartitionState {
   private long handed;
   private long tail;
   private long nextFetchOffset = -1;
+
+  /** The offset this state started reading at; -1 until known. */
+  private long startOffset = -1;
+
   private long lastHandedOut = -1;
   private long skippedAsDelivered;
 
@@ -128,7 +132,20 @@ final class PartitionState {
   synchronized void startAt(long offset) {
     if (nextFetchOffset < 0 && offset >= 0) {
       nextFetchOffset = offset;
+      startOffset = offset;
     }
+  }
+
+  /**
+   * The offset from which the agent receives every record of the partition (poison records aside):
+   * where reading started, raised above the offsets an earlier owner delivered already (those are
+   * skipped); -1 until reading started.
+   */
+  synchronized long readStart() {
+    if (startOffset < 0) {
+      return -1;
+    }
+    return Math.max(startOffset, restored.highest() + 1);
   }
 
   /**
@@ -140,6 +157,10 @@ final class PartitionState {
   synchronized boolean append(List<KafkaBatchContainer> records, long nextOffset) {
     boolean wasEmpty = tail == handed;
     int n = records.size();
+    if (startOffset < 0) {
+      // The position was not known when reading started: the first fetch says where it was.
+      startOffset = n > 0 ? records.get(0).offset() : nextOffset;
+    }
     ensureCapacity(tail - head + n);
     long bytes = bufferedBytes;
     for (int i = 0; i < n; i++) {
