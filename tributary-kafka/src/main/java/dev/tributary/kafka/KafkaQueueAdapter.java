@@ -107,7 +107,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       ProviderContext context,
       Admin admin,
       Map<String, Integer> partitionCounts,
-      IntFunction<Consumer<byte[], byte[]>> consumerFactory) {
+      IntFunction<Consumer<byte[], byte[]>> consumerFactory,
+      IntFunction<Consumer<byte[], byte[]>> replayConsumerFactory) {
     this.settings = settings;
     this.time = context.time();
     this.name = context.providerName();
@@ -158,7 +159,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
             this,
             settings.maxConcurrentReplays(),
             clientPrefix + "-kafka-replay",
-            i -> new KafkaConsumer<>(clientProperties.replayConsumer(i)));
+            replayConsumerFactory != null
+                ? replayConsumerFactory
+                : i -> new KafkaConsumer<>(clientProperties.replayConsumer(i)));
     this.replayMeters = metrics.register(replays);
   }
 
@@ -197,7 +200,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     KafkaQueueAdapter adapter;
     try {
       Map<String, Integer> counts = TopicSetup.run(admin, settings, provider);
-      adapter = new KafkaQueueAdapter(settings, context, admin, counts, null);
+      adapter = new KafkaQueueAdapter(settings, context, admin, counts, null, null);
     } catch (RuntimeException e) {
       admin.close(Duration.ZERO);
       throw e;
@@ -231,7 +234,20 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       ProviderContext context,
       Map<String, Integer> partitionCounts,
       IntFunction<Consumer<byte[], byte[]>> consumers) {
-    return new KafkaQueueAdapter(settings, context, null, partitionCounts, consumers);
+    return new KafkaQueueAdapter(settings, context, null, partitionCounts, consumers, null);
+  }
+
+  /**
+   * As {@link #forTest(KafkaSettings, ProviderContext, Map, IntFunction)}, with replay consumers.
+   */
+  static KafkaQueueAdapter forTest(
+      KafkaSettings settings,
+      ProviderContext context,
+      Map<String, Integer> partitionCounts,
+      IntFunction<Consumer<byte[], byte[]>> consumers,
+      IntFunction<Consumer<byte[], byte[]>> replayConsumers) {
+    return new KafkaQueueAdapter(
+        settings, context, null, partitionCounts, consumers, replayConsumers);
   }
 
   // ---------------------------------------------------------------- QueueAdapter
