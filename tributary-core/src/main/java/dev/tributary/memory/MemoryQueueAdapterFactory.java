@@ -299,7 +299,9 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
         return oldest;
       }
       long s = at[0];
-      for (; s < nextSequence && out.size() < max; s++) {
+      // Bounded work under the producers' lock: a sparse stream is found over several reads.
+      long limit = Math.min(nextSequence, s + 16L * max);
+      for (; s < limit && out.size() < max; s++) {
         BatchContainer b = kept[(int) (s % kept.length)];
         if (streamId.equals(b.streamId())) {
           out.add(b);

@@ -25,10 +25,14 @@ public interface QueueReplay extends AutoCloseable {
   /**
    * Reads up to {@code maxCount} next batches of the stream, in queue order. Completes with an
    * empty list when the reader has reached the end of what the queue holds now (a later call may
-   * return more). Completes exceptionally with {@link dev.tributary.EventsExpiredException} when
-   * the queue no longer holds events the replay had still to read (retention removed them): the
-   * reader has moved on to the oldest event the queue still has, and the next call continues there.
-   * Any other failure is transient: the agent calls again after a backoff.
+   * return more), or when it read only other streams' batches this time (its {@link #position()}
+   * moved on); a reader should return at the queue's end as it stood, found or not, so that the
+   * agent can hand over to its cache while the queue keeps growing. Completes exceptionally with
+   * {@link dev.tributary.EventsExpiredException} when the queue no longer holds events the replay
+   * had still to read (retention removed them): the reader has moved on to the oldest event the
+   * queue still has, and the next call continues there. Any other failure is taken as transient:
+   * the agent calls again after its read backoff, and gives the replay up after {@code
+   * maxReadAttempts} failures in a row.
    */
   CompletionStage<List<BatchContainer>> read(int maxCount);
 

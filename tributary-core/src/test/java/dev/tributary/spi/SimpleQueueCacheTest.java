@@ -105,6 +105,47 @@ class SimpleQueueCacheTest {
     return cursor.current();
   }
 
+  // ------------------------------------------------------------------ covers
+
+  /** What the agent asks before it hands a replay over to the cache. */
+  @Nested
+  class Covers {
+    @Test
+    void anEmptyCache_coversEverything_theReceiversStartDecides() {
+      Feed f = new Feed(64);
+      assertThat(f.cache.covers(token(0))).isTrue();
+      assertThat(f.cache.covers(token(1_000))).isTrue();
+    }
+
+    @Test
+    void coversFromTheFirstBatchAdded_notBefore() {
+      Feed f = new Feed(64);
+      f.nextSequence = 10;
+      QueueCacheCursor held = f.cache.cursor(A, token(10));
+      f.add(A);
+      f.add(B);
+      assertThat(f.cache.covers(token(9))).isFalse();
+      assertThat(f.cache.covers(token(10))).isTrue();
+      assertThat(f.cache.covers(token(11))).isTrue();
+      assertThat(f.cache.covers(token(50))).isTrue();
+      held.close();
+    }
+
+    @Test
+    void notAtOrBeforeTheLastPurgedBatch_includingTheLaterEventsOfIt() {
+      Feed f = new Feed(64);
+      f.add(A, 3); // sequence 0, events [0,0] .. [0,2]
+      f.add(B); // sequence 1
+      f.add(A); // sequence 2
+      assertThat(f.purge()).hasSize(3);
+      assertThat(f.cache.size()).isZero();
+      assertThat(f.cache.covers(token(0, 2))).isFalse();
+      assertThat(f.cache.covers(token(2))).isFalse();
+      assertThat(f.cache.covers(token(2, 1))).isTrue();
+      assertThat(f.cache.covers(token(3))).isTrue();
+    }
+  }
+
   // ------------------------------------------------------------------ buckets
 
   @Nested

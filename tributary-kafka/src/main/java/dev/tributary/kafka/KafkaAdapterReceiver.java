@@ -144,7 +144,8 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
   @Override
   public StreamSequenceToken readStart() {
     PartitionState s = state;
-    long start = s == null ? -1 : s.readStart();
+    // A revoked partition returns nothing more: its reading no longer covers anything.
+    long start = s == null || s.closed ? -1 : s.readStart();
     return start < 0 ? null : new EventSequenceToken(start);
   }
 

@@ -57,6 +57,13 @@ final class KafkaReplay implements QueueReplay {
   private final StreamId streamId;
   private final long from;
   private final byte[] key;
+
+  /**
+   * True when the stream's key came from key bytes that are not UTF-8 (the live path decodes them
+   * lossily): such keys are compared as decoded strings, not as bytes.
+   */
+  private final boolean lossyKey;
+
   private final boolean nullKeysMatch;
   private final StreamIdTable ids;
 
@@ -75,6 +82,9 @@ final class KafkaReplay implements QueueReplay {
   private final ArrayDeque<ConsumerRecord<byte[], byte[]>> fetched = new ArrayDeque<>();
   private long expiredTo = -1;
 
+  /** True when the last fetch reached the log's end as it stood then. */
+  private boolean atEnd;
+
   private volatile long position;
   private volatile long lag = -1;
 
@@ -91,6 +101,7 @@ final class KafkaReplay implements QueueReplay {
     this.from = from;
     this.position = from;
     this.key = streamId.key().getBytes(StandardCharsets.UTF_8);
+    this.lossyKey = streamId.key().indexOf('\uFFFD') >= 0;
     boolean nulls;
     try {
       nulls =
@@ -274,7 +285,10 @@ final class KafkaReplay implements QueueReplay {
     try {
       while (out.size() < max && !closed) {
         if (fetched.isEmpty()) {
-          if (!out.isEmpty() && System.nanoTime() - firstFound > LINGER_NANOS) {
+          if (atEnd || (!out.isEmpty() && System.nanoTime() - firstFound > LINGER_NANOS)) {
+            // At the log's end as of the last fetch: return, found or not, so that the agent can
+            // hand over to its cache even while records keep arriving.
+            atEnd = false;
             break;
           }
           if (!poll(out.isEmpty())) {
@@ -286,7 +300,7 @@ final class KafkaReplay implements QueueReplay {
           ConsumerRecord<byte[], byte[]> r = fetched.pollFirst();
           scanned++;
           position = r.offset() + 1;
-          if (r.key() == null ? nullKeysMatch : Arrays.equals(r.key(), key)) {
+          if (matches(r.key())) {
             BatchContainer b = decode(r);
             if (b != null) {
               if (out.isEmpty()) {
@@ -358,9 +372,20 @@ final class KafkaReplay implements QueueReplay {
     }
     if (l.isPresent()) {
       lag = l.getAsLong();
+      atEnd = lag <= 0;
     }
     fetched.addAll(records);
     return true;
+  }
+
+  private boolean matches(byte[] recordKey) {
+    if (recordKey == null) {
+      return nullKeysMatch;
+    }
+    if (lossyKey) {
+      return streamId.key().equals(new String(recordKey, StandardCharsets.UTF_8));
+    }
+    return Arrays.equals(recordKey, key);
   }
 
   /** Moves the position to {@code earliest} and describes the gap. */

@@ -44,6 +44,11 @@ class KafkaReplaysTest {
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private final List<MockConsumer<byte[], byte[]>> consumers = new CopyOnWriteArrayList<>();
   private long logStart;
+
+  /** When set, the even offsets' key is two bytes that are not UTF-8 instead of "a". */
+  private boolean binaryKeys;
+
+  private static final byte[] BINARY = {0, (byte) 0xC8};
   private KafkaQueueAdapter adapter;
 
   @BeforeEach
@@ -85,7 +90,8 @@ class KafkaReplaysTest {
         () -> {
           for (long o = logStart; o < 20; o++) {
             String key = o % 2 == 0 ? "a" : "b";
-            c.addRecord(new ConsumerRecord<>("t", 0, o, utf8(key), utf8(key + ":" + o)));
+            byte[] keyBytes = binaryKeys && o % 2 == 0 ? BINARY : utf8(key);
+            c.addRecord(new ConsumerRecord<>("t", 0, o, keyBytes, utf8(key + ":" + o)));
           }
         });
     consumers.add(c);
@@ -125,6 +131,20 @@ class KafkaReplaysTest {
     r.close();
     assertThat(registry.get(KafkaMetrics.REPLAY_READ).counter().count()).isEqualTo(15.0);
     assertThat(registry.get(KafkaMetrics.REPLAY_DELIVERED).counter().count()).isEqualTo(7.0);
+  }
+
+  /** The live path decodes such keys lossily; the replay must find the same stream. */
+  @Test
+  void keysThatAreNotUtf8_areMatchedAsTheLivePathNamesThem() throws Exception {
+    binaryKeys = true;
+    StreamId binary = new StreamIdTable("t").idOf(BINARY);
+    QueueReplay r = adapter.openReplay(QUEUE, binary, new EventSequenceToken(12));
+    List<Object> got = new ArrayList<>();
+    for (int i = 0; i < 10 && got.size() < 4; i++) {
+      got.addAll(values(get(r.read(100).toCompletableFuture())));
+    }
+    assertThat(got).containsExactly("a:12", "a:14", "a:16", "a:18");
+    r.close();
   }
 
   @Test

@@ -289,8 +289,9 @@ final class PullingAgent {
     }
     sub.startToken = at;
     log.warn(
-        "Queue {} of provider {} left this node while subscription {} to {} replayed it; the"
-            + " replay continues from {} when this node reads the queue again",
+        "Queue {} of provider {}: its agent stopped (the queue was revoked or lost) while"
+            + " subscription {} to {} replayed it; the replay continues from {} when an agent of"
+            + " this node reads the queue again",
         queueId,
         provider.name(),
         sub.id,
@@ -300,17 +301,19 @@ final class PullingAgent {
         sub,
         at,
         new StreamingException(
-            "queue "
+            "the agent of queue "
                 + queueId
                 + " of provider '"
                 + provider.name()
-                + "' was handed to another node while subscription "
+                + "' stopped (the queue was revoked or lost, usually handed to another node) while"
+                + " subscription "
                 + sub.id
                 + " replayed stream "
                 + sub.streamId
                 + "; delivery continues from "
                 + at
-                + " when this node reads the queue again (subscriptions are local to their node)"));
+                + " when an agent of this node reads the queue again (subscriptions are local to"
+                + " their node)"));
   }
 
   // ---------------------------------------------------------------- pump
@@ -712,6 +715,11 @@ final class PullingAgent {
     }
 
     @Override
+    public boolean cacheUnderPressure() {
+      return underPressure;
+    }
+
+    @Override
     public QueueCacheCursor openCacheCursor(StreamId streamId, StreamSequenceToken token) {
       log.debug(
           "Queue {}: replay of {} caught up at {}; continuing from the cache",
@@ -749,6 +757,9 @@ final class PullingAgent {
       metrics.eventsExpired.increment();
       log.warn("Queue {}: {}", queueId, gap.getMessage());
       StreamConsumer c = cursor.consumer;
+      if (c != null) {
+        c.skippedTo(gap.earliest());
+      }
       if (c != null && c.subscription != null) {
         reportStartFailure(c.subscription, gap.requested(), gap);
       }
@@ -764,6 +775,54 @@ final class PullingAgent {
           cursor,
           cursor.failures(),
           error.toString());
+    }
+
+    @Override
+    public int maxReadAttempts() {
+      return options.maxReadAttempts();
+    }
+
+    @Override
+    public QueueCacheCursor giveUp(ReplayingCursor cursor, Throwable error) {
+      metrics.readErrors.increment();
+      StreamSequenceToken at = cursor.positionWhenGivenUp();
+      StreamId id = cursor.streamId();
+      QueueCacheCursor live;
+      String from;
+      try {
+        live = cache.cursor(id, at);
+        from = "from " + at;
+      } catch (QueueCacheMissException miss) {
+        live = cache.cursor(id, null);
+        from = "from the next event read (events from " + at + " on are not delivered)";
+      }
+      log.warn(
+          "Queue {} of provider {}: replay of {} failed {} times in a row; it continues {}",
+          queueId,
+          provider.name(),
+          id,
+          cursor.failures(),
+          from,
+          error);
+      StreamConsumer c = cursor.consumer;
+      if (c != null && c.subscription != null) {
+        reportStartFailure(
+            c.subscription,
+            at,
+            new StreamingException(
+                "the replay of "
+                    + id
+                    + " from queue "
+                    + queueId
+                    + " failed "
+                    + cursor.failures()
+                    + " times in a row ("
+                    + error
+                    + "); delivery continues "
+                    + from,
+                error));
+      }
+      return live;
     }
 
     @Override

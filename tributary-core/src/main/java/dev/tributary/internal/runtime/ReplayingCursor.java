@@ -39,6 +39,9 @@ final class ReplayingCursor implements QueueCacheCursor {
     /** True when a cache cursor opened at {@code token} now would miss nothing of the stream. */
     boolean cacheCovers(StreamSequenceToken token);
 
+    /** True while the cache is under pressure: its reading has stopped for a slow subscription. */
+    boolean cacheUnderPressure();
+
     /** Opens a cache cursor at {@code token}, inclusive; called only when it covers the token. */
     QueueCacheCursor openCacheCursor(StreamId streamId, StreamSequenceToken token);
 
@@ -57,6 +60,15 @@ final class ReplayingCursor implements QueueCacheCursor {
     /** A read failed transiently. Agent thread. */
     void readFailed(ReplayingCursor cursor, Throwable error);
 
+    /** How many reads in a row may fail before the replay is given up. */
+    int maxReadAttempts();
+
+    /**
+     * The replay failed {@link #maxReadAttempts()} times in a row: tell the subscription and return
+     * the cache cursor it continues on. Agent thread.
+     */
+    QueueCacheCursor giveUp(ReplayingCursor cursor, Throwable error);
+
     /** The replay ended: the cursor is on the cache now, or closed. Agent thread. */
     void replayEnded(ReplayingCursor cursor, boolean caughtUp);
   }
@@ -71,6 +83,13 @@ final class ReplayingCursor implements QueueCacheCursor {
   private QueueCacheCursor live;
 
   private BatchContainer current;
+
+  /** True when {@link #current} came from the replay's buffer rather than the cache cursor. */
+  private boolean fromBuffer;
+
+  private StreamSequenceToken positionBeforeRead;
+  private boolean lastReadEmpty;
+  private StreamSequenceToken givenUpAt;
   private boolean reading;
   private boolean closed;
   private int failures;
@@ -87,7 +106,7 @@ final class ReplayingCursor implements QueueCacheCursor {
 
   /** True until the cursor moved on to the cache (or closed). */
   boolean replaying() {
-    return live == null && !closed;
+    return replay != null && !closed;
   }
 
   @Override
@@ -95,36 +114,49 @@ final class ReplayingCursor implements QueueCacheCursor {
     if (closed) {
       throw new IllegalStateException("replaying cursor on " + streamId + " is closed");
     }
-    if (live != null) {
-      return live.moveNext();
-    }
     BatchContainer b = buffer.pollFirst();
     if (b != null) {
       current = b;
-      if (buffer.size() <= readSize / 2) {
+      fromBuffer = true;
+      if (live == null && buffer.size() <= readSize / 2) {
         // Read ahead while the consumer works through what is here.
         startRead();
       }
       return true;
     }
+    if (live != null) {
+      fromBuffer = false;
+      return live.moveNext();
+    }
     if (reading) {
       return false;
     }
-    StreamSequenceToken position = replay.position();
-    if (host.cacheCovers(position)) {
-      switchToCache(position);
+    if (tryHandOver(lastReadEmpty)) {
+      fromBuffer = false;
       return live.moveNext();
     }
     startRead();
     return false;
   }
 
-  private void switchToCache(StreamSequenceToken position) {
+  /**
+   * Hands over to the cache if it covers the replay's position: opens the cache cursor there, then
+   * closes the replay. Called only while no read is outstanding, so the position is final; batches
+   * still buffered are all before it and are delivered first. While the cache is under pressure
+   * (its reading stopped for a slow subscription), the replay goes on to the queue's end first
+   * ({@code atEnd}: the last read found nothing of the stream) rather than wait behind it.
+   */
+  private boolean tryHandOver(boolean atEnd) {
+    StreamSequenceToken position = replay.position();
+    if (!host.cacheCovers(position) || (!atEnd && host.cacheUnderPressure())) {
+      return false;
+    }
+    live = host.openCacheCursor(streamId, position);
     QueueReplay r = replay;
     replay = null;
-    live = host.openCacheCursor(streamId, position);
     closeQuietly(r);
     host.replayEnded(this, true);
+    return true;
   }
 
   private void startRead() {
@@ -132,6 +164,7 @@ final class ReplayingCursor implements QueueCacheCursor {
       return;
     }
     reading = true;
+    positionBeforeRead = replay.position();
     CompletionStage<List<BatchContainer>> read;
     try {
       read = replay.read(readSize);
@@ -152,8 +185,17 @@ final class ReplayingCursor implements QueueCacheCursor {
         failures = 0;
         host.expired(this, gap);
         host.wake(this);
+      } else if (++failures >= host.maxReadAttempts()) {
+        // Not transient after all (authorization, a deleted topic): give up on the replay and go
+        // on from what the cache holds, as after a cache miss, telling the subscription.
+        QueueReplay r = replay;
+        givenUpAt = r.position();
+        replay = null;
+        live = host.giveUp(this, cause);
+        closeQuietly(r);
+        host.replayEnded(this, false);
+        host.wake(this);
       } else {
-        failures++;
         host.readFailed(this, cause);
         host.wakeLater(this, true);
       }
@@ -161,6 +203,7 @@ final class ReplayingCursor implements QueueCacheCursor {
     }
     failures = 0;
     boolean wasEmpty = buffer.isEmpty();
+    int sizeBefore = buffer.size();
     if (batches != null) {
       for (int i = 0, n = batches.size(); i < n; i++) {
         BatchContainer b = batches.get(i);
@@ -169,17 +212,29 @@ final class ReplayingCursor implements QueueCacheCursor {
         }
       }
     }
+    // Every read may end the replay: on a busy queue the replay rarely sees the queue's end empty.
+    lastReadEmpty = buffer.size() == sizeBefore;
+    boolean handedOver = tryHandOver(lastReadEmpty);
     if (!buffer.isEmpty()) {
       if (wasEmpty) {
         host.wake(this);
       }
-    } else if (host.cacheCovers(replay.position())) {
-      // At the end of the queue and the cache covers the rest: the next moveNext switches over.
+    } else if (handedOver || !replay.position().equals(positionBeforeRead)) {
+      // On the cache now, or the replay moved on without finding the stream: go on at once.
       host.wake(this);
     } else {
       // At the end of what the queue holds, but the live reader has not got there yet.
       host.wakeLater(this, false);
     }
+  }
+
+  StreamId streamId() {
+    return streamId;
+  }
+
+  /** Where the replay stood; asked only by {@link Host#giveUp}, while no read is outstanding. */
+  StreamSequenceToken positionWhenGivenUp() {
+    return givenUpAt;
   }
 
   /** How many reads in a row failed; for the backoff. */
@@ -189,15 +244,15 @@ final class ReplayingCursor implements QueueCacheCursor {
 
   @Override
   public BatchContainer current() {
-    return live != null ? live.current() : current;
+    return fromBuffer || live == null ? current : live.current();
   }
 
   @Override
   public void markDelivered() {
+    current = null;
     if (live != null) {
+      // Releases what the cache cursor moved over, if anything; a no-op before its first move.
       live.markDelivered();
-    } else {
-      current = null;
     }
   }
 
@@ -218,8 +273,9 @@ final class ReplayingCursor implements QueueCacheCursor {
     current = null;
     if (live != null) {
       live.close();
-    } else {
-      QueueReplay r = replay;
+    }
+    QueueReplay r = replay;
+    if (r != null) {
       replay = null;
       closeQuietly(r);
       host.replayEnded(this, false);
@@ -242,7 +298,7 @@ final class ReplayingCursor implements QueueCacheCursor {
   public String toString() {
     return "ReplayingCursor{"
         + streamId
-        + (live != null ? " on the cache: " + live : " replaying at " + safePosition())
+        + (replay == null ? " on the cache: " + live : " replaying at " + safePosition())
         + "}";
   }
 

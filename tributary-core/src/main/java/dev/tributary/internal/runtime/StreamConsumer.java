@@ -185,6 +185,17 @@ final class StreamConsumer {
   }
 
   /**
+   * The events before {@code token} are gone from the queue (a replay found them expired): a fresh
+   * start of this consumer that has delivered nothing since begins at {@code token}, not at the
+   * expired start.
+   */
+  void skippedTo(StreamSequenceToken token) {
+    if (lastDone == null && (startedAt == null || startedAt.compareTo(token) < 0)) {
+      startedAt = token;
+    }
+  }
+
+  /**
    * Where delivery would continue if this consumer started afresh: its next prepared event, else
    * just after the last event delivered or given up, else where it started; null when it started
    * live and has done nothing yet.
