@@ -11,6 +11,7 @@ import static dev.tributary.pekko.PekkoTestSupport.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.tributary.StreamId;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.StreamRuntime;
 import dev.tributary.kafka.KafkaQueueAdapterFactory;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -115,14 +117,33 @@ class ActorEntitiesTest {
   void idleEntities_arePassivated_andTheNextEventsCreateThemAgain() {
     String topic = unique("idle");
     broker.createTopic(topic, 2);
+    AtomicInteger created = new AtomicInteger();
+    AtomicInteger passivated = new AtomicInteger();
     ActorEntities<String, Ledger.Msg> entities =
-        entities(Ledger.Script.ACK).passivateIdleAfter(Duration.ofMillis(200)).build();
+        entities(Ledger.Script.ACK)
+            .passivateIdleAfter(Duration.ofMillis(200))
+            .listener(
+                new ActorEntities.Listener() {
+                  @Override
+                  public void created(StreamId streamId) {
+                    created.incrementAndGet();
+                  }
+
+                  @Override
+                  public void stopped(StreamId streamId, boolean byPassivation) {
+                    if (byPassivation) {
+                      passivated.incrementAndGet();
+                    }
+                  }
+                })
+            .build();
     bind(kafka(broker, unique("g"), topic, 2).build(), topic, entities, o -> {});
 
     Map<String, List<String>> expected = produce(broker, topic, 50, 5, 0);
     await().atMost(WAIT).until(() -> ledger.ackedCount() >= 250);
     await().atMost(WAIT).until(() -> ledger.stopped() == 50);
     assertThat(ledger.live()).isZero();
+    assertThat(passivated).as("stops the listener saw as passivations").hasValue(50);
 
     produce(broker, topic, 50, 5, 5).forEach((k, v) -> expected.get(k).addAll(v));
     await().atMost(WAIT).until(() -> ledger.ackedCount() >= 500);
@@ -131,6 +152,7 @@ class ActorEntitiesTest {
     for (String key : expected.keySet()) {
       assertThat(ledger.created(key)).as("incarnations of %s", key).isEqualTo(2);
     }
+    assertThat(created).hasValue(100);
   }
 
   @ParameterizedTest(name = "with a stop message: {0}")
