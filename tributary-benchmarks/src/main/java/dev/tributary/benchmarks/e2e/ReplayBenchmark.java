@@ -274,11 +274,12 @@ public final class ReplayBenchmark {
   private static void print(String what, String system, Run r) {
     System.out.printf(
         Locale.ROOT,
-        "  %-16s %-36s %8.1f ms  %,7d delivered  replay read %,d delivered %,d  CPU %.1f ms +"
+        "  %-16s %-36s %8.1f ms (first %.1f ms)  %,7d delivered  replay read %,d delivered %,d  CPU %.1f ms +"
             + " broker %.1f ms%s%n",
         what,
         system,
         r.wallNanos / 1e6,
+        r.firstNanos / 1e6,
         r.delivered,
         r.replayRead,
         r.replayDelivered,
@@ -295,6 +296,7 @@ public final class ReplayBenchmark {
         "system",
         "wall ms (median)",
         "min - max",
+        "first record ms",
         "range records/s (median)",
         "stream records delivered",
         "replay records read",
@@ -313,6 +315,7 @@ public final class ReplayBenchmark {
             "%.1f - %.1f",
             Stats.min(values(runs, r -> r.wallNanos / 1e6)),
             Stats.max(values(runs, r -> r.wallNanos / 1e6))),
+        String.format(Locale.ROOT, "%.1f", median(runs, r -> r.firstNanos / 1e6)),
         Report.rate(median(runs, r -> range * 1e9 / r.wallNanos)),
         String.format(Locale.ROOT, "%,.0f", median(runs, r -> (double) r.delivered)),
         system.equals("raw")
@@ -375,6 +378,7 @@ public final class ReplayBenchmark {
   /** One measured run. */
   record Run(
       long wallNanos,
+      long firstNanos,
       long delivered,
       long replayRead,
       long replayDelivered,
@@ -383,7 +387,7 @@ public final class ReplayBenchmark {
       String threads,
       String error) {
     static Run failed(String error) {
-      return new Run(0, 0, 0, 0, 0, 0, null, error);
+      return new Run(0, 0, 0, 0, 0, 0, 0, null, error);
     }
   }
 
@@ -417,6 +421,7 @@ public final class ReplayBenchmark {
     long deadline = start + TimeUnit.SECONDS.toNanos(o.timeoutSeconds);
     long scanned = 0;
     int next = 0;
+    long first = 0;
     String error = null;
     long end;
     long cpuNanos;
@@ -436,6 +441,9 @@ public final class ReplayBenchmark {
           ConsumerRecord<byte[], byte[]> r = records.get(i);
           scanned++;
           if (Arrays.equals(r.key(), key)) {
+            if (next == 0) {
+              first = System.nanoTime();
+            }
             int seq = Records.sequence(r.value());
             if (seq != next && error == null) {
               error = "expected #" + next + " got #" + seq;
@@ -455,7 +463,7 @@ public final class ReplayBenchmark {
     if (error == null && scanned != l.last[keyIndex] + 1) {
       error = "scanned " + scanned + " records, expected " + (l.last[keyIndex] + 1);
     }
-    return new Run(end - start, next, 0, 0, cpuNanos, brokerNanos, threads, error);
+    return new Run(end - start, first - start, next, 0, 0, cpuNanos, brokerNanos, threads, error);
   }
 
   /** Scenario B's raw side: one read of the partition, every record routed to its key. */
@@ -467,6 +475,7 @@ public final class ReplayBenchmark {
     long start = System.nanoTime();
     long deadline = start + TimeUnit.SECONDS.toNanos(o.timeoutSeconds);
     long scanned = 0;
+    long first = 0;
     long checksum = 0;
     String error = null;
     long end;
@@ -481,6 +490,9 @@ public final class ReplayBenchmark {
         if (records.isEmpty() && System.nanoTime() - deadline > 0) {
           error = "timeout after " + o.timeoutSeconds + " s at " + scanned + " of " + l.end;
           break;
+        }
+        if (first == 0 && !records.isEmpty()) {
+          first = System.nanoTime();
         }
         for (int i = 0, n = records.size(); i < n; i++) {
           ConsumerRecord<byte[], byte[]> r = records.get(i);
@@ -508,7 +520,8 @@ public final class ReplayBenchmark {
     if (checksum == 42) {
       System.out.print(""); // keeps the key decoding observable to the JIT
     }
-    return new Run(end - start, scanned, 0, 0, cpuNanos, brokerNanos, threads, error);
+    return new Run(
+        end - start, first - start, scanned, 0, 0, cpuNanos, brokerNanos, threads, error);
   }
 
   // ------------------------------------------------------------------ Tributary
@@ -602,11 +615,12 @@ public final class ReplayBenchmark {
     Run replay(Layout l, List<Integer> keyIndexes, long range) throws Exception {
       CountDownLatch done = new CountDownLatch(keyIndexes.size());
       AtomicReference<String> error = new AtomicReference<>();
+      AtomicLong firstAt = new AtomicLong(Long.MAX_VALUE);
       AtomicLong lastAt = new AtomicLong();
       AtomicLong delivered = new AtomicLong();
       List<KeyWatch> watches = new ArrayList<>();
       for (int k : keyIndexes) {
-        watches.add(new KeyWatch(k, l.count[k], done, error, lastAt, delivered));
+        watches.add(new KeyWatch(k, l.count[k], done, error, firstAt, lastAt, delivered));
       }
       double readBefore = counter(READ);
       double deliveredBefore = counter(DELIVERED);
@@ -646,6 +660,7 @@ public final class ReplayBenchmark {
       }
       return new Run(
           finished ? end - start : System.nanoTime() - start,
+          finished ? firstAt.get() - start : 0,
           delivered.get(),
           read,
           replayDelivered,
@@ -667,6 +682,7 @@ public final class ReplayBenchmark {
     private final int expected;
     private final CountDownLatch done;
     private final AtomicReference<String> error;
+    private final AtomicLong firstAt;
     private final AtomicLong lastAt;
     private final AtomicLong delivered;
 
@@ -678,12 +694,14 @@ public final class ReplayBenchmark {
         int expected,
         CountDownLatch done,
         AtomicReference<String> error,
+        AtomicLong firstAt,
         AtomicLong lastAt,
         AtomicLong delivered) {
       this.keyIndex = keyIndex;
       this.expected = expected;
       this.done = done;
       this.error = error;
+      this.firstAt = firstAt;
       this.lastAt = lastAt;
       this.delivered = delivered;
     }
@@ -692,6 +710,9 @@ public final class ReplayBenchmark {
     public CompletionStage<Void> onNext(byte[] value, StreamSequenceToken token) {
       int k = Records.keyIndex(value);
       int seq = Records.sequence(value);
+      if (next == 0) {
+        firstAt.accumulateAndGet(System.nanoTime(), Math::min);
+      }
       if (k != keyIndex || seq != next) {
         error.compareAndSet(
             null,
