@@ -314,7 +314,7 @@ public final class BenchOptions {
                     ? ""
                     : " max-concurrent-replays=" + maxConcurrentReplays)
             : " systems=" + String.join(",", systems))
-        + (systems.contains("pc") ? " pc-records=" + pcRecords : "")
+        + (systems.contains("pc") && mode != Mode.REPLAY ? " pc-records=" + pcRecords : "")
         + (mode == Mode.LATENCY ? " rate=" + rate + " seconds=" + seconds : "")
         + (cacheSize == null ? "" : " cache-size=" + cacheSize)
         + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
