@@ -6,6 +6,7 @@ import dev.tributary.benchmarks.e2e.BenchKafka;
 import dev.tributary.benchmarks.e2e.BenchOptions;
 import dev.tributary.benchmarks.e2e.LatencyBenchmark;
 import dev.tributary.benchmarks.e2e.MemoryBenchmark;
+import dev.tributary.benchmarks.e2e.ReplayBenchmark;
 import dev.tributary.benchmarks.e2e.Report;
 import dev.tributary.benchmarks.e2e.ThroughputBenchmark;
 import java.io.IOException;
@@ -77,6 +78,7 @@ public final class EndToEndBenchmark {
         }
         case LATENCY -> new LatencyBenchmark(kafka, options, report).run();
         case MEMORY -> new MemoryBenchmark(kafka, options, report).run();
+        case REPLAY -> new ReplayBenchmark(kafka, options, report).run();
       }
     }
     report.print("");

@@ -22,6 +22,7 @@ import java.util.Arrays;
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --sweep streams --plot-dir docs/img
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --sweep work --plot-dir docs/img
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar e2e --help
+ * java -Xms2g -Xmx2g -jar tributary-benchmarks/target/tributary-benchmarks.jar replay
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar jmh [JMH options, e.g. QueueCache]
  * java -jar tributary-benchmarks/target/tributary-benchmarks.jar jfr recording.jfr [--threads REGEX]
  * </pre>
@@ -35,17 +36,26 @@ public final class Main {
     switch (mode) {
       case "jmh" -> org.openjdk.jmh.Main.main(rest);
       case "e2e" -> EndToEndBenchmark.main(rest);
+      case "replay" -> {
+        String[] withMode = new String[rest.length + 2];
+        withMode[0] = "--mode";
+        withMode[1] = "replay";
+        System.arraycopy(rest, 0, withMode, 2, rest.length);
+        EndToEndBenchmark.main(withMode);
+      }
       case "jfr" -> JfrSummary.main(rest);
       default -> {
         System.out.println(
-            "usage: java -jar tributary-benchmarks.jar (jmh [JMH options] | e2e [options] | jfr"
-                + " FILE)");
+            "usage: java -jar tributary-benchmarks.jar (jmh [JMH options] | e2e [options] | replay"
+                + " [options] | jfr FILE)");
         System.out.println(
             "  jmh  micro-benchmarks: QueueCache, HashRingMapper, DeliveryPath,"
                 + " KafkaRecordConversion");
         System.out.println(
             "  e2e  Tributary vs raw KafkaConsumer vs Parallel Consumer on a real broker (e2e"
                 + " --help)");
+        System.out.println(
+            "  replay  rewind beyond the cache vs raw assign+seek+read (= e2e --mode replay)");
         System.out.println("  jfr  summarize a JFR recording: hot methods, threads, allocations");
       }
     }

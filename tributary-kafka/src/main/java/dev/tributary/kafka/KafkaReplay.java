@@ -28,10 +28,10 @@ import org.slf4j.LoggerFactory;
  * sought to the start offset (never the group's consumer, never a commit), that reads forward and
  * returns the records of the stream's key, skipping every other key's without decoding its value.
  *
- * <p>A read polls until it has {@code maxCount} records of the stream, or some after a short while,
- * or the partition's end: it returns an empty list only at the end of the log as it stands, which
- * is where the agent checks whether its cache took over. Records fetched beyond what one read
- * returns wait for the next one, so memory is bounded by one poll's records.
+ * <p>A read polls until it has {@code maxCount} records of the stream, or some once the records
+ * fetched so far are used up, or the partition's end as of its last fetch (then found or not, so
+ * that the agent can hand over to its cache while records keep arriving). Records fetched beyond
+ * what one read returns wait for the next one, so memory is bounded by one poll's records.
  *
  * <p>A start below the log start, or a position that retention or {@code deleteRecords} removed
  * while the replay ran, fails one read with {@link EventsExpiredException} (requested and earliest
@@ -47,9 +47,6 @@ final class KafkaReplay implements QueueReplay {
   private static final Logger log = LoggerFactory.getLogger(KafkaReplay.class);
   private static final Duration POLL = Duration.ofMillis(100);
   private static final Duration OFFSETS_TIMEOUT = Duration.ofSeconds(10);
-
-  /** How long a read that found some records keeps polling for more before it returns them. */
-  private static final long LINGER_NANOS = 20_000_000L;
 
   private final KafkaReplays replays;
   private final KafkaQueueAdapter adapter;
@@ -281,13 +278,14 @@ final class KafkaReplay implements QueueReplay {
     }
     List<BatchContainer> out = new ArrayList<>();
     long scanned = 0;
-    long firstFound = 0;
     try {
       while (out.size() < max && !closed) {
         if (fetched.isEmpty()) {
-          if (atEnd || (!out.isEmpty() && System.nanoTime() - firstFound > LINGER_NANOS)) {
-            // At the log's end as of the last fetch: return, found or not, so that the agent can
-            // hand over to its cache even while records keep arriving.
+          if (atEnd || !out.isEmpty()) {
+            // Hand over what the fetched records held at once (one more poll would hold it back
+            // for a fetch round trip, or up to fetch.max.wait.ms at the log's end); and at the
+            // log's end as of the last fetch return, found or not, so that the agent can hand over
+            // to its cache even while records keep arriving.
             atEnd = false;
             break;
           }
@@ -303,9 +301,6 @@ final class KafkaReplay implements QueueReplay {
           if (matches(r.key())) {
             BatchContainer b = decode(r);
             if (b != null) {
-              if (out.isEmpty()) {
-                firstFound = System.nanoTime();
-              }
               out.add(b);
             }
           }

@@ -19,7 +19,8 @@ public final class BenchOptions {
   public enum Mode {
     THROUGHPUT,
     LATENCY,
-    MEMORY
+    MEMORY,
+    REPLAY
   }
 
   /** Which curve a sweep draws. */
@@ -60,6 +61,9 @@ public final class BenchOptions {
   public int traceMs;
   public Map<String, String> consumerProperties = new LinkedHashMap<>();
   public int timeoutSeconds = 300;
+  public Set<String> scenarios = new LinkedHashSet<>(List.of("a", "b"));
+  public List<Integer> maxConcurrentReplays = new ArrayList<>();
+  public int replayPartition;
 
   private BenchOptions() {}
 
@@ -74,9 +78,9 @@ public final class BenchOptions {
         "",
         "  --bootstrap-servers H:P  use this broker instead of starting a local one",
         "  --broker-heap SIZE       heap of the local broker [1g]",
-        "  --mode M                 throughput | latency | memory [throughput]",
+        "  --mode M                 throughput | latency | memory | replay [throughput]",
         "  --sweep S                partitions | streams | work (throughput curves)",
-        "  --records N              records to pre-produce [2000000; sweeps 1000000]",
+        "  --records N              records to pre-produce [2000000; sweeps and replay 1000000]",
         "  --value-size B           value bytes, at least " + Records.HEADER + " [100]",
         "  --partitions P           topic partitions [8]",
         "  --keys K                 distinct keys = streams [10000]",
@@ -101,6 +105,12 @@ public final class BenchOptions {
         "  --plot-dir DIR           write PNG charts there (e.g. docs/img)",
         "  --out FILE               append the result tables (markdown) to FILE",
         "  --timeout-seconds N      give up on one run after N seconds [300]",
+        "  --scenarios LIST         replay mode: a (one stream from offset 0) and/or b (every",
+        "                           stream of one partition from offset 0) [a,b]",
+        "  --max-concurrent-replays LIST  replay mode, scenario b: Tributary's",
+        "                           maxConcurrentReplays settings to measure, 1 to 256 [4 and",
+        "                           the partition's key count capped at 256]; scenario a uses 4",
+        "  --replay-partition N     replay mode: the partition replayed [0]",
         "  --help                   this text");
   }
 
@@ -184,6 +194,29 @@ public final class BenchOptions {
             o.consumerProperties.put(value.substring(0, at), value.substring(at + 1));
           }
           case "--timeout-seconds" -> o.timeoutSeconds = (int) positive(a, Integer.parseInt(value));
+          case "--scenarios" -> {
+            o.scenarios = new LinkedHashSet<>();
+            for (String s : value.split(",")) {
+              String t = s.trim().toLowerCase(Locale.ROOT);
+              if (!Set.of("a", "b").contains(t)) {
+                throw new IllegalArgumentException("--scenarios: '" + s + "' is not one of a, b");
+              }
+              o.scenarios.add(t);
+            }
+          }
+          case "--max-concurrent-replays" -> {
+            o.maxConcurrentReplays = new ArrayList<>();
+            for (String s : value.split(",")) {
+              int m = Integer.parseInt(s.trim());
+              if (m < 1 || m > 256) {
+                throw new IllegalArgumentException(
+                    "--max-concurrent-replays: " + m + " is not 1 to 256");
+              }
+              o.maxConcurrentReplays.add(m);
+            }
+          }
+          case "--replay-partition" ->
+              o.replayPartition = (int) atLeast(a, Integer.parseInt(value), 0);
           default -> problems.add("unknown option " + a);
         }
       } catch (IllegalArgumentException e) {
@@ -197,6 +230,15 @@ public final class BenchOptions {
       throw new IllegalArgumentException(String.join("\n", problems) + "\n\n" + usage());
     }
     o.applyModeDefaults();
+    if (o.mode == Mode.REPLAY && o.replayPartition >= o.partitions) {
+      throw new IllegalArgumentException(
+          "--replay-partition was "
+              + o.replayPartition
+              + " but the topic has "
+              + o.partitions
+              + " partitions\n\n"
+              + usage());
+    }
     return o;
   }
 
@@ -207,6 +249,9 @@ public final class BenchOptions {
       }
     }
     if (!recordsSet && (sweep == Sweep.PARTITIONS || sweep == Sweep.STREAMS)) {
+      records = 1_000_000;
+    }
+    if (!recordsSet && mode == Mode.REPLAY) {
       records = 1_000_000;
     }
     if (!recordsSet && sweep == Sweep.WORK) {
@@ -260,9 +305,16 @@ public final class BenchOptions {
         + runs
         + " warmups="
         + warmups
-        + " systems="
-        + String.join(",", systems)
-        + (systems.contains("pc") ? " pc-records=" + pcRecords : "")
+        + (mode == Mode.REPLAY
+            ? " scenarios="
+                + String.join(",", scenarios)
+                + " replay-partition="
+                + replayPartition
+                + (maxConcurrentReplays.isEmpty()
+                    ? ""
+                    : " max-concurrent-replays=" + maxConcurrentReplays)
+            : " systems=" + String.join(",", systems))
+        + (systems.contains("pc") && mode != Mode.REPLAY ? " pc-records=" + pcRecords : "")
         + (mode == Mode.LATENCY ? " rate=" + rate + " seconds=" + seconds : "")
         + (cacheSize == null ? "" : " cache-size=" + cacheSize)
         + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
