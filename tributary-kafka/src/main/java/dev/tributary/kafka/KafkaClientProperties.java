@@ -45,20 +45,9 @@ final class KafkaClientProperties {
 
   /** The properties of consumer {@code index}: the user's, then the ones the adapter manages. */
   Map<String, Object> consumer(int index) {
-    Map<String, Object> p = new HashMap<>(settings.clientProperties());
-    p.putAll(settings.consumerProperties());
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+    Map<String, Object> p = reader();
     p.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    // Kafka would apply a reset policy to positions that retention removed too, silently: the
-    // consumer loops decide every start and restart themselves (see ConsumerLoop).
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-consumer-" + index);
-    p.putIfAbsent(
-        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-        Integer.toString(KafkaQueueAdapterFactory.DEFAULT_FETCH_MAX_WAIT_MS));
     p.putIfAbsent(
         ConsumerConfig.METADATA_MAX_AGE_CONFIG,
         Long.toString(settings.metadataRefreshInterval().toMillis()));
@@ -77,19 +66,29 @@ final class KafkaClientProperties {
    * removed must be reported, not skipped silently).
    */
   Map<String, Object> replayConsumer(int index) {
-    Map<String, Object> p = new HashMap<>(settings.clientProperties());
-    p.putAll(settings.consumerProperties());
+    Map<String, Object> p = reader();
     p.remove(ConsumerConfig.GROUP_ID_CONFIG);
     p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
     p.remove(ConsumerConfig.GROUP_PROTOCOL_CONFIG);
     p.remove(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG);
-    p.remove(ConsumerConfig.CLIENT_ID_CONFIG);
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-replay-" + index);
+    return p;
+  }
+
+  /**
+   * What every consumer of the adapter is created with: the user's properties, then the managed
+   * ones: bytes in (the adapter decodes), no auto-commit, and no automatic offset reset: Kafka
+   * would apply a reset policy to positions that retention removed too, silently, so the adapter
+   * decides every start and restart itself (see ConsumerLoop and KafkaReplay).
+   */
+  private Map<String, Object> reader() {
+    Map<String, Object> p = new HashMap<>(settings.clientProperties());
+    p.putAll(settings.consumerProperties());
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientPrefix + "-replay-" + index);
     p.putIfAbsent(
         ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
         Integer.toString(KafkaQueueAdapterFactory.DEFAULT_FETCH_MAX_WAIT_MS));
