@@ -5,6 +5,7 @@
  */
 module dev.tributary.core {
   requires transitive micrometer.core;
+  requires transitive micrometer.observation;
   requires org.slf4j;
 
   exports dev.tributary;

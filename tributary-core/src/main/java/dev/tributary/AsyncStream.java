@@ -2,6 +2,7 @@ package dev.tributary;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -24,6 +25,14 @@ public interface AsyncStream<T> {
 
   /** Produces one event; the stage completes when the queue has accepted it. */
   CompletionStage<Void> onNext(T item);
+
+  /**
+   * Produces one event with headers (Kafka: record headers; memory queues keep them with the
+   * event); observers see them in {@link EventMetadata#headers()}. With an {@code
+   * ObservationRegistry} on the runtime, the trace context is added to them.
+   */
+  @Incubating
+  CompletionStage<Void> onNext(T item, Map<String, byte[]> headers);
 
   /**
    * Produces a batch of events, in order, to the stream's queue. Whether they form one queue batch

@@ -7,11 +7,17 @@ import java.util.Objects;
  *
  * @param item the event
  * @param token the event's position in its queue
+ * @param metadata the event's metadata for a {@link MetadataBatchStreamObserver}; null otherwise
  * @param <T> the event type
  */
-public record SequentialItem<T>(T item, StreamSequenceToken token) {
+public record SequentialItem<T>(T item, StreamSequenceToken token, EventMetadata metadata) {
   /** Checks that the token is present; the item may be null when the queue carries nulls. */
   public SequentialItem {
     Objects.requireNonNull(token, "token");
+  }
+
+  /** An item without metadata. */
+  public SequentialItem(T item, StreamSequenceToken token) {
+    this(item, token, null);
   }
 }

@@ -9,6 +9,7 @@ import dev.tributary.spi.PubSubStore;
 import dev.tributary.spi.QueueAdapterFactory;
 import dev.tributary.spi.RuntimeTime;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -67,6 +68,7 @@ public interface StreamRuntime extends AutoCloseable {
     private final Map<String, ProviderSpec> providers = new LinkedHashMap<>();
     private final List<ImplicitSpec> implicits = new ArrayList<>();
     private MeterRegistry meterRegistry;
+    private ObservationRegistry observationRegistry;
     private StreamFilter streamFilter;
     private PubSubStore pubSubStore;
     private RuntimeTime time;
@@ -143,6 +145,22 @@ public interface StreamRuntime extends AutoCloseable {
     public Builder meterRegistry(MeterRegistry registry) {
       once("meterRegistry", meterRegistry);
       meterRegistry = Objects.requireNonNull(registry, "meterRegistry was null but it must be set");
+      return this;
+    }
+
+    /**
+     * Observes producing and delivering with Micrometer Observation [none]: {@code onNext} opens a
+     * producer observation ({@code tributary.produce}) whose context the registry's propagating
+     * handler writes into the event's headers, and each delivery call runs in a consumer
+     * observation ({@code tributary.deliver}) whose parent is read from the event's headers, so a
+     * trace crosses the queue (docs/operations.md, "Tracing"). Without a registry nothing is
+     * observed and nothing is added to headers.
+     */
+    @Incubating
+    public Builder observationRegistry(ObservationRegistry registry) {
+      once("observationRegistry", observationRegistry);
+      observationRegistry =
+          Objects.requireNonNull(registry, "observationRegistry was null but it must be set");
       return this;
     }
 
@@ -237,7 +255,8 @@ public interface StreamRuntime extends AutoCloseable {
               time,
               clock != null ? clock : Clock.systemUTC(),
               threads != null ? threads : Runtime.getRuntime().availableProcessors(),
-              nodeName != null ? nodeName : "tributary"));
+              nodeName != null ? nodeName : "tributary",
+              observationRegistry));
     }
 
     private static void once(String name, Object current) {

@@ -63,4 +63,7 @@ interface AgentContext {
 
   /** True once the provider is closing: an agent stopping now does not hand its queue over. */
   boolean isClosing();
+
+  /** Delivery observations; null without an {@code ObservationRegistry}. */
+  Tracing tracing();
 }

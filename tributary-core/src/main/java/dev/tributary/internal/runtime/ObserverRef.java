@@ -1,6 +1,9 @@
 package dev.tributary.internal.runtime;
 
 import dev.tributary.BatchStreamObserver;
+import dev.tributary.EventMetadata;
+import dev.tributary.MetadataBatchStreamObserver;
+import dev.tributary.MetadataStreamObserver;
 import dev.tributary.SequentialItem;
 import dev.tributary.StreamObserver;
 import dev.tributary.StreamSequenceToken;
@@ -17,10 +20,16 @@ final class ObserverRef {
 
   private final StreamObserver<Object> single;
   private final BatchStreamObserver<Object> batch;
+  private final MetadataStreamObserver<Object> withMetadata;
+  private final boolean batchWithMetadata;
 
+  @SuppressWarnings("unchecked")
   private ObserverRef(StreamObserver<Object> single, BatchStreamObserver<Object> batch) {
     this.single = single;
     this.batch = batch;
+    this.withMetadata =
+        single instanceof MetadataStreamObserver<?> m ? (MetadataStreamObserver<Object>) m : null;
+    this.batchWithMetadata = batch instanceof MetadataBatchStreamObserver<?>;
   }
 
   @SuppressWarnings("unchecked")
@@ -39,6 +48,26 @@ final class ObserverRef {
 
   boolean isBatch() {
     return batch != null;
+  }
+
+  /** True when the observer asked for each event's {@link EventMetadata}. */
+  boolean wantsMetadata() {
+    return withMetadata != null || batchWithMetadata;
+  }
+
+  /** Delivers one event with its metadata, to an observer that {@link #wantsMetadata()}. */
+  CompletionStage<Void> onNext(Object item, EventMetadata metadata) {
+    if (withMetadata == null) {
+      return single == null
+          ? onNextBatch(List.of(new SequentialItem<>(item, metadata.token(), metadata)))
+          : onNext(item, metadata.token());
+    }
+    try {
+      CompletionStage<Void> s = withMetadata.onNext(item, metadata);
+      return s == null ? DONE : s;
+    } catch (Throwable t) {
+      return CompletableFuture.failedFuture(t);
+    }
   }
 
   CompletionStage<Void> onNext(Object item, StreamSequenceToken token) {

@@ -20,10 +20,12 @@ import dev.tributary.spi.StreamQueueBalancer;
 import dev.tributary.spi.StreamQueueMapper;
 import dev.tributary.spi.SubscriptionRecord;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.Observation;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -228,16 +230,43 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   }
 
   CompletionStage<Void> produce(StreamId id, List<?> events) {
+    return produce(id, events, Map.of());
+  }
+
+  /**
+   * Writes {@code events} with {@code headers}; with tracing, inside a producer observation whose
+   * context goes into a copy of the headers.
+   */
+  CompletionStage<Void> produce(StreamId id, List<?> events, Map<String, byte[]> headers) {
     QueueAdapter a = requireStarted("produce to " + id);
     if (!a.direction().writes()) {
       throw new UnsupportedOperationException(
           "provider '" + name + "' is read-only: its adapter does not accept events");
     }
-    try {
-      return a.queueMessageBatch(id, events, null, Map.of());
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
+    Tracing tracing = runtime.tracing();
+    if (tracing == null) {
+      try {
+        return a.queueMessageBatch(id, events, null, headers);
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
+    Map<String, byte[]> carrier = new LinkedHashMap<>(headers);
+    Observation observation =
+        tracing.startProduce(name, id, mapper.queueForStream(id).toString(), carrier);
+    CompletionStage<Void> stage;
+    try {
+      stage = observation.scoped(() -> a.queueMessageBatch(id, events, null, carrier));
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    return Tracing.stopWhenDone(observation, stage);
+  }
+
+  /** Producing and delivering observations; null without an {@code ObservationRegistry}. */
+  @Override
+  public Tracing tracing() {
+    return runtime.tracing();
   }
 
   private QueueAdapter requireStarted(String what) {

@@ -30,6 +30,7 @@ final class PersistentStreamRuntime implements StreamRuntime {
 
   private final Map<String, PersistentStreamProvider> providers = new LinkedHashMap<>();
   private final MeterRegistry meterRegistry;
+  private final Tracing tracing;
   private final StreamFilter streamFilter;
   private final PubSubStore pubSubStore;
   private final String nodeName;
@@ -44,6 +45,7 @@ final class PersistentStreamRuntime implements StreamRuntime {
   PersistentStreamRuntime(RuntimeConfig config) {
     this.meterRegistry =
         config.meterRegistry() != null ? config.meterRegistry() : new CompositeMeterRegistry();
+    this.tracing = Tracing.of(config.observationRegistry());
     this.streamFilter = config.streamFilter();
     this.pubSubStore = config.pubSubStore();
     this.nodeName = config.nodeName();
@@ -188,6 +190,11 @@ final class PersistentStreamRuntime implements StreamRuntime {
   /** Every timer of this runtime; the source of its clock too. */
   Timers timers() {
     return timers;
+  }
+
+  /** Producing and delivering observations; null without an {@code ObservationRegistry}. */
+  Tracing tracing() {
+    return tracing;
   }
 
   MeterRegistry meterRegistry() {

@@ -9,6 +9,7 @@ import dev.tributary.StreamSubscriptionHandle;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 
@@ -40,6 +41,12 @@ final class ProviderStream<T> implements AsyncStream<T> {
   @Override
   public CompletionStage<Void> onNext(T item) {
     return provider.produce(id, Collections.singletonList(item));
+  }
+
+  @Override
+  public CompletionStage<Void> onNext(T item, Map<String, byte[]> headers) {
+    Objects.requireNonNull(headers, "headers");
+    return provider.produce(id, Collections.singletonList(item), headers);
   }
 
   @Override

@@ -17,6 +17,7 @@ import dev.tributary.spi.QueueId;
 import dev.tributary.spi.QueueReplay;
 import dev.tributary.spi.RuntimeTime;
 import dev.tributary.spi.StreamFailureHandler;
+import io.micrometer.observation.Observation;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -74,6 +75,8 @@ final class PullingAgent {
   private final SerialExecutor exec;
   private final Timers timers;
   private final AgentMetrics metrics;
+  private final Tracing tracing;
+  private final String queueName;
   private final AtomicBoolean pumpRequested = new AtomicBoolean();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
 
@@ -113,6 +116,8 @@ final class PullingAgent {
     this.exec = new SerialExecutor(provider.pool(), "agent " + provider.name() + "/" + queueId);
     this.timers = provider.timers();
     this.metrics = new AgentMetrics(provider.meterRegistry(), provider.name(), queueId.toString());
+    this.tracing = provider.tracing();
+    this.queueName = queueId.toString();
   }
 
   QueueId queueId() {
@@ -1061,8 +1066,21 @@ final class PullingAgent {
   }
 
   private CompletionStage<Void> invoke(StreamConsumer c, ObserverRef observer, boolean batch) {
-    return batch
-        ? observer.onNextBatch(c.remaining())
+    if (tracing == null) {
+      return call(c, observer, batch);
+    }
+    Observation observation =
+        tracing.startDeliver(
+            provider.name(), c.streamId, queueName, c.id(), c.nextBatch().headers());
+    return Tracing.stopWhenDone(observation, observation.scoped(() -> call(c, observer, batch)));
+  }
+
+  private CompletionStage<Void> call(StreamConsumer c, ObserverRef observer, boolean batch) {
+    if (batch) {
+      return observer.onNextBatch(c.remaining(observer.wantsMetadata() ? queueName : null));
+    }
+    return observer.wantsMetadata()
+        ? observer.onNext(c.nextItem(), c.nextMetadata(queueName))
         : observer.onNext(c.nextItem(), c.nextToken());
   }
 

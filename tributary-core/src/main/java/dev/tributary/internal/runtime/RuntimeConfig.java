@@ -7,6 +7,7 @@ import dev.tributary.spi.PubSubStore;
 import dev.tributary.spi.QueueAdapterFactory;
 import dev.tributary.spi.RuntimeTime;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.observation.ObservationRegistry;
 import java.time.Clock;
 import java.util.List;
 import java.util.function.Function;
@@ -26,6 +27,7 @@ import java.util.function.Function;
  * @param clock the clock of the default time; ignored when {@code time} is set
  * @param threads worker threads
  * @param nodeName this node's name for threads, logs and metrics
+ * @param observationRegistry where producing and delivering are observed (traced); null for none
  */
 public record RuntimeConfig(
     List<ProviderSpec> providers,
@@ -36,7 +38,8 @@ public record RuntimeConfig(
     RuntimeTime time,
     Clock clock,
     int threads,
-    String nodeName) {
+    String nodeName,
+    ObservationRegistry observationRegistry) {
 
   /** One provider's configuration. */
   public record ProviderSpec(

@@ -287,13 +287,25 @@ final class StreamConsumer {
     return batches[next];
   }
 
-  /** Every prepared event not delivered yet, for a batch observer. */
-  List<SequentialItem<Object>> remaining() {
+  /**
+   * Every prepared event not delivered yet, for a batch observer; with their metadata when {@code
+   * queue} (the queue's name) is not null.
+   */
+  List<SequentialItem<Object>> remaining(String queue) {
     List<SequentialItem<Object>> out = new ArrayList<>(count - next);
     for (int i = next; i < count; i++) {
-      out.add(new SequentialItem<>(items[i], tokens[i]));
+      out.add(
+          new SequentialItem<>(
+              items[i],
+              tokens[i],
+              queue == null ? null : new DeliveredEvent(tokens[i], queue, batches[i])));
     }
     return out;
+  }
+
+  /** The metadata of the next prepared event, in queue {@code queue}. */
+  DeliveredEvent nextMetadata(String queue) {
+    return new DeliveredEvent(tokens[next], queue, batches[next]);
   }
 
   /** How many events the next call carries for an observer of this kind. */

@@ -131,7 +131,7 @@ class StreamConsumerTest {
     assertThat(c.nextToken()).isEqualTo(new EventSequenceToken(0, 0));
     c.advance(1);
     assertThat(cursor.released).isZero();
-    assertThat(c.remaining())
+    assertThat(c.remaining(null))
         .extracting(i -> i.token())
         .containsExactly(
             new EventSequenceToken(0, 1),
