@@ -1,0 +1,236 @@
+package dev.tributary.pekko;
+
+import static dev.tributary.pekko.PekkoTestSupport.WAIT;
+import static dev.tributary.pekko.PekkoTestSupport.committed;
+import static dev.tributary.pekko.PekkoTestSupport.endOffsets;
+import static dev.tributary.pekko.PekkoTestSupport.kafka;
+import static dev.tributary.pekko.PekkoTestSupport.produce;
+import static dev.tributary.pekko.PekkoTestSupport.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.tributary.StreamId;
+import dev.tributary.StreamRuntime;
+import dev.tributary.kafka.KafkaQueueAdapterFactory;
+import dev.tributary.spi.QueueId;
+import dev.tributary.testkit.kafka.KafkaBroker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sharded entities on a two-node Pekko cluster (two actor systems in this JVM, on loopback) fed by
+ * one consumer group over an 8-partition topic: each shard lives on the node that owns its
+ * partition, also after a rebalance, so every delivery is a local ask; a node that leaves
+ * gracefully while records flow hands over without loss or repeat. Every message an entity receives
+ * is counted, repeats included, with the node that sent it.
+ */
+class ShardedEntitiesClusterTest {
+  private static final Logger log = LoggerFactory.getLogger(ShardedEntitiesClusterTest.class);
+  static final KafkaBroker broker = KafkaBroker.shared();
+  static final int PARTITIONS = 8;
+  static final int KEYS = 100;
+
+  /** The shards that hold at least one of the keys k0..k99 (keys "k<n>" rarely hit partition 7). */
+  static final Set<String> USED = usedShards();
+
+  private static Set<String> usedShards() {
+    Set<String> out = new TreeSet<>();
+    for (int k = 0; k < KEYS; k++) {
+      out.add(Integer.toString(ShardedEntities.partitionOf("k" + k, PARTITIONS)));
+    }
+    return out;
+  }
+
+  private final List<ActorSystem<?>> systems = new ArrayList<>();
+
+  @AfterEach
+  void terminateAll() {
+    for (ActorSystem<?> s : systems) {
+      s.terminate();
+    }
+    for (ActorSystem<?> s : systems) {
+      s.getWhenTerminated().toCompletableFuture().join();
+    }
+  }
+
+  /** One node: actor system, sharded entities, a runtime bound to the system. */
+  record Node(
+      String name,
+      ActorSystem<Void> system,
+      ShardedEntities<String, ClusterNodes.Event> entities,
+      KafkaQueueAdapterFactory kafka,
+      StreamRuntime runtime) {
+
+    Set<String> ownedShards() {
+      Set<String> out = new TreeSet<>();
+      for (QueueId q : kafka.ownedPartitions()) {
+        out.add(Integer.toString(q.index()));
+      }
+      return out;
+    }
+
+    Set<String> hostedShards() {
+      return ClusterNodes.hostedShards(system, entities.typeKey());
+    }
+  }
+
+  private Node node(String name, String group, String topic, ClusterNodes.Journal journal) {
+    ActorSystem<Void> system = ClusterNodes.node(name);
+    systems.add(system);
+    return node(name, system, group, topic, journal);
+  }
+
+  static Node node(
+      String name,
+      ActorSystem<Void> system,
+      String group,
+      String topic,
+      ClusterNodes.Journal journal) {
+    ShardedEntities<String, ClusterNodes.Event> entities =
+        ShardedEntities.<String, ClusterNodes.Event>builder(system, ClusterNodes.Event.class, group)
+            .topic(topic, PARTITIONS)
+            .behavior(ctx -> journal.entity(ctx.getEntityId(), name))
+            .messageAdapter(
+                (value, ctx, replyTo) ->
+                    new ClusterNodes.Event(value, ctx.token().sequenceNumber(), name, replyTo))
+            .askTimeout(Duration.ofSeconds(5))
+            .allocationTimeout(Duration.ofSeconds(20))
+            .build();
+    KafkaQueueAdapterFactory kafka =
+        kafka(broker, group, topic, PARTITIONS)
+            .consumerProperty("heartbeat.interval.ms", "300")
+            .partitionOwnershipListener(entities)
+            .partitionOwnershipTimeout(Duration.ofSeconds(30))
+            .build();
+    StreamRuntime runtime =
+        StreamRuntime.builder()
+            .addProvider("kafka", kafka, o -> o.drainTimeout(Duration.ofSeconds(10)))
+            .implicitSubscription("kafka", topic, entities)
+            .nodeName(name)
+            .threads(2)
+            .build();
+    return new Node(name, system, entities, kafka, runtime);
+  }
+
+  private static void merge(Map<String, List<String>> into, Map<String, List<String>> more) {
+    more.forEach((k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
+  }
+
+  /** Every key received exactly its values, in production order, offsets growing; no repeat. */
+  static void assertExactlyInOrder(
+      ClusterNodes.Journal journal, Map<String, List<String>> expected) {
+    long total = 0;
+    for (Map.Entry<String, List<String>> e : expected.entrySet()) {
+      assertThat(journal.received(e.getKey()))
+          .as("messages of entity %s", e.getKey())
+          .isEqualTo(e.getValue());
+      List<Long> offsets = journal.offsets(e.getKey());
+      for (int i = 1; i < offsets.size(); i++) {
+        assertThat(offsets.get(i)).isGreaterThan(offsets.get(i - 1));
+      }
+      total += e.getValue().size();
+    }
+    assertThat(journal.count()).as("messages received in all, repeats included").isEqualTo(total);
+  }
+
+  /** Each node's region hosts exactly the shards of the partitions its consumer owns. */
+  private static void assertShardsFollowPartitions(List<Node> nodes) {
+    Set<String> all = new TreeSet<>();
+    for (Node n : nodes) {
+      Set<String> owned = n.ownedShards();
+      all.addAll(owned);
+      owned.retainAll(USED);
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> assertThat(n.hostedShards()).as("shards on %s", n.name()).isEqualTo(owned));
+    }
+    assertThat(all).as("every partition owned").hasSize(PARTITIONS);
+  }
+
+  @Test
+  void shardsFollowPartitions_andAGracefulLeaveWhileRecordsFlow_losesAndRepeatsNothing()
+      throws Exception {
+    String topic = unique("sharded");
+    String group = unique("orders-group");
+    broker.createTopic(topic, PARTITIONS);
+    ClusterNodes.Journal journal = new ClusterNodes.Journal();
+    Node a = node("node-a", group, topic, journal);
+    Node b = node("node-b", group, topic, journal);
+    ClusterNodes.form(List.of(a.system(), b.system()));
+    assertThat(a.entities().typeKey().name()).isEqualTo(group);
+
+    // a alone: every partition, every shard on a.
+    PekkoRuntime.bind(a.system(), a.runtime());
+    Map<String, List<String>> expected = new HashMap<>();
+    merge(expected, produce(broker, topic, KEYS, 10, 0));
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 10L);
+    assertThat(a.hostedShards()).isEqualTo(USED);
+    for (int k = 0; k < KEYS; k++) {
+      StreamId id = StreamId.of(topic, "k" + k);
+      assertThat(a.entities().shardId(id.key()))
+          .as("shard of %s is its partition", id)
+          .isEqualTo(Integer.toString(a.kafka().streamQueueMapper().queueForStream(id).index()));
+    }
+
+    // b joins the group: half the partitions move, and their shards move with them before b
+    // delivers (they were hosted by a).
+    PekkoRuntime.bind(b.system(), b.runtime());
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                !b.ownedShards().isEmpty() && a.ownedShards().size() + b.ownedShards().size() == 8);
+    merge(expected, produce(broker, topic, KEYS, 10, 10));
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 20L);
+    assertShardsFollowPartitions(List.of(a, b));
+    for (String key : journal.entitiesOn("node-b")) {
+      assertThat(b.ownedShards()).contains(b.entities().shardId(key));
+    }
+    assertThat(journal.remote()).as("deliveries that crossed the network").isZero();
+    assertExactlyInOrder(journal, expected);
+
+    // a leaves gracefully while records flow: its runtime drains and commits before its shards
+    // hand off, b takes every partition over.
+    CompletableFuture<Map<String, List<String>>> flowing =
+        CompletableFuture.supplyAsync(
+            () -> {
+              Map<String, List<String>> more = new HashMap<>();
+              for (int batch = 0; batch < 10; batch++) {
+                merge(more, produce(broker, topic, KEYS, 5, 20 + batch * 5));
+              }
+              return more;
+            });
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 25L);
+    long beforeLeave = journal.count();
+    a.system().terminate();
+    a.system().getWhenTerminated().toCompletableFuture().join();
+    merge(expected, flowing.join());
+    long total = expected.values().stream().mapToLong(List::size).sum();
+    await().atMost(WAIT).until(() -> journal.distinct() >= total);
+    Map<Integer, Long> ends = endOffsets(broker, topic, PARTITIONS);
+    await().atMost(WAIT).until(() -> committed(broker, group, topic).equals(ends));
+    log.info(
+        "sharded hand-over: {} messages ({} before the leave), {} distinct, {} remote",
+        journal.count(),
+        beforeLeave,
+        journal.distinct(),
+        journal.remote());
+    assertThat(beforeLeave).as("a left while records flowed").isLessThan(total);
+    assertThat(b.ownedShards()).hasSize(PARTITIONS);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(b.hostedShards()).isEqualTo(USED));
+    assertExactlyInOrder(journal, expected);
+    assertThat(journal.remote()).as("deliveries that crossed the network").isZero();
+  }
+}
