@@ -57,7 +57,7 @@ final class ClusterNodes {
           pekko.cluster.distributed-data.gossip-interval = 200ms
           pekko.cluster.distributed-data.notify-subscribers-interval = 50ms
           pekko.cluster.singleton.hand-over-retry-interval = 200ms
-          pekko.cluster.sharding.rebalance-interval = 300ms
+          pekko.cluster.sharding.rebalance-interval = 2s
           pekko.cluster.sharding.retry-interval = 200ms
           pekko.cluster.sharding.coordinator-failure-backoff = 500ms
           pekko.cluster.sharding.waiting-for-state-timeout = 1s

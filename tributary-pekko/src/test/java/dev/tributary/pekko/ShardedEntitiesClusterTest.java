@@ -64,18 +64,60 @@ class ShardedEntitiesClusterTest {
     }
   }
 
-  /** One node: actor system, sharded entities, a runtime bound to the system. */
-  record Node(
-      String name,
-      ActorSystem<Void> system,
-      ShardedEntities<String, ClusterNodes.Event> entities,
-      KafkaQueueAdapterFactory kafka,
-      StreamRuntime runtime) {
+  /** One node: actor system, sharded entities and the runtime that feeds them now. */
+  static final class Node {
+    final String name;
+    final ActorSystem<Void> system;
+    final ShardedEntities<String, ClusterNodes.Event> entities;
+    final String group;
+    final String topic;
+    volatile KafkaQueueAdapterFactory kafka;
+    volatile StreamRuntime runtime;
+
+    Node(
+        String name, ActorSystem<Void> system, String group, String topic, ClusterNodes.Journal j) {
+      this.name = name;
+      this.system = system;
+      this.group = group;
+      this.topic = topic;
+      this.entities =
+          ShardedEntities.<String, ClusterNodes.Event>builder(
+                  system, ClusterNodes.Event.class, group)
+              .topic(topic, PARTITIONS)
+              .behavior(ctx -> j.entity(ctx.getEntityId(), name))
+              .messageAdapter(
+                  (value, ctx, replyTo) ->
+                      new ClusterNodes.Event(value, ctx.token().sequenceNumber(), name, replyTo))
+              .askTimeout(Duration.ofSeconds(5))
+              .allocationTimeout(Duration.ofSeconds(20))
+              .build();
+    }
+
+    /** Starts a runtime over the group, bound to the actor system, feeding the entities. */
+    void startRuntime() {
+      kafka =
+          kafka(broker, group, topic, PARTITIONS)
+              .consumerProperty("heartbeat.interval.ms", "300")
+              .partitionOwnershipListener(entities)
+              .partitionOwnershipTimeout(Duration.ofSeconds(30))
+              .build();
+      runtime =
+          StreamRuntime.builder()
+              .addProvider("kafka", kafka, o -> o.drainTimeout(Duration.ofSeconds(10)))
+              .implicitSubscription("kafka", topic, entities)
+              .nodeName(name)
+              .threads(2)
+              .build();
+      PekkoRuntime.bind(system, runtime);
+    }
 
     Set<String> ownedShards() {
       Set<String> out = new TreeSet<>();
-      for (QueueId q : kafka.ownedPartitions()) {
-        out.add(Integer.toString(q.index()));
+      KafkaQueueAdapterFactory k = kafka;
+      if (k != null) {
+        for (QueueId q : k.ownedPartitions()) {
+          out.add(Integer.toString(q.index()));
+        }
       }
       return out;
     }
@@ -88,42 +130,10 @@ class ShardedEntitiesClusterTest {
   private Node node(String name, String group, String topic, ClusterNodes.Journal journal) {
     ActorSystem<Void> system = ClusterNodes.node(name);
     systems.add(system);
-    return node(name, system, group, topic, journal);
+    return new Node(name, system, group, topic, journal);
   }
 
-  static Node node(
-      String name,
-      ActorSystem<Void> system,
-      String group,
-      String topic,
-      ClusterNodes.Journal journal) {
-    ShardedEntities<String, ClusterNodes.Event> entities =
-        ShardedEntities.<String, ClusterNodes.Event>builder(system, ClusterNodes.Event.class, group)
-            .topic(topic, PARTITIONS)
-            .behavior(ctx -> journal.entity(ctx.getEntityId(), name))
-            .messageAdapter(
-                (value, ctx, replyTo) ->
-                    new ClusterNodes.Event(value, ctx.token().sequenceNumber(), name, replyTo))
-            .askTimeout(Duration.ofSeconds(5))
-            .allocationTimeout(Duration.ofSeconds(20))
-            .build();
-    KafkaQueueAdapterFactory kafka =
-        kafka(broker, group, topic, PARTITIONS)
-            .consumerProperty("heartbeat.interval.ms", "300")
-            .partitionOwnershipListener(entities)
-            .partitionOwnershipTimeout(Duration.ofSeconds(30))
-            .build();
-    StreamRuntime runtime =
-        StreamRuntime.builder()
-            .addProvider("kafka", kafka, o -> o.drainTimeout(Duration.ofSeconds(10)))
-            .implicitSubscription("kafka", topic, entities)
-            .nodeName(name)
-            .threads(2)
-            .build();
-    return new Node(name, system, entities, kafka, runtime);
-  }
-
-  private static void merge(Map<String, List<String>> into, Map<String, List<String>> more) {
+  static void merge(Map<String, List<String>> into, Map<String, List<String>> more) {
     more.forEach((k, v) -> into.computeIfAbsent(k, x -> new ArrayList<>()).addAll(v));
   }
 
@@ -154,68 +164,86 @@ class ShardedEntitiesClusterTest {
       await()
           .atMost(WAIT)
           .untilAsserted(
-              () -> assertThat(n.hostedShards()).as("shards on %s", n.name()).isEqualTo(owned));
+              () -> assertThat(n.hostedShards()).as("shards on %s", n.name).isEqualTo(owned));
     }
     assertThat(all).as("every partition owned").hasSize(PARTITIONS);
   }
 
+  /** Produces {@code batches} batches of one record per key from value {@code from} on, async. */
+  static CompletableFuture<Map<String, List<String>>> flow(String topic, int from, int batches) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          Map<String, List<String>> more = new HashMap<>();
+          for (int batch = 0; batch < batches; batch++) {
+            merge(more, produce(broker, topic, KEYS, 1, from + batch));
+          }
+          return more;
+        });
+  }
+
   @Test
-  void shardsFollowPartitions_andAGracefulLeaveWhileRecordsFlow_losesAndRepeatsNothing()
-      throws Exception {
+  void shardsFollowPartitions_andAGracefulLeaveWhileRecordsFlow_losesAndRepeatsNothing() {
     String topic = unique("sharded");
     String group = unique("orders-group");
     broker.createTopic(topic, PARTITIONS);
     ClusterNodes.Journal journal = new ClusterNodes.Journal();
     Node a = node("node-a", group, topic, journal);
     Node b = node("node-b", group, topic, journal);
-    ClusterNodes.form(List.of(a.system(), b.system()));
-    assertThat(a.entities().typeKey().name()).isEqualTo(group);
+    ClusterNodes.form(List.of(a.system, b.system));
+    assertThat(a.entities.typeKey().name()).isEqualTo(group);
 
     // a alone: every partition, every shard on a.
-    PekkoRuntime.bind(a.system(), a.runtime());
+    a.startRuntime();
     Map<String, List<String>> expected = new HashMap<>();
     merge(expected, produce(broker, topic, KEYS, 10, 0));
     await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 10L);
     assertThat(a.hostedShards()).isEqualTo(USED);
     for (int k = 0; k < KEYS; k++) {
       StreamId id = StreamId.of(topic, "k" + k);
-      assertThat(a.entities().shardId(id.key()))
+      assertThat(a.entities.shardId(id.key()))
           .as("shard of %s is its partition", id)
-          .isEqualTo(Integer.toString(a.kafka().streamQueueMapper().queueForStream(id).index()));
+          .isEqualTo(Integer.toString(a.kafka.streamQueueMapper().queueForStream(id).index()));
     }
 
-    // b joins the group: half the partitions move, and their shards move with them before b
-    // delivers (they were hosted by a).
-    PekkoRuntime.bind(b.system(), b.runtime());
+    // a's runtime stops (drained, committed), its actor system stays: the shards stay hosted by
+    // a. A backlog accumulates; b's runtime starts and owns every partition. Its first deliveries
+    // wait until the coordinator moved the shards (it rebalances every 2 s), so every one of them
+    // is local: without the wait they would go to a.
+    a.runtime.close();
+    merge(expected, produce(broker, topic, KEYS, 10, 10));
+    b.startRuntime();
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 20L);
+    assertThat(b.ownedShards()).hasSize(PARTITIONS);
+    assertShardsFollowPartitions(List.of(a, b));
+    assertThat(journal.remote()).as("deliveries that crossed the network").isZero();
+
+    // a's runtime starts again while records flow: half the partitions move back with their
+    // shards.
+    CompletableFuture<Map<String, List<String>>> joining = flow(topic, 20, 20);
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 22L);
+    a.startRuntime();
+    merge(expected, joining.join());
     await()
         .atMost(WAIT)
         .until(
             () ->
-                !b.ownedShards().isEmpty() && a.ownedShards().size() + b.ownedShards().size() == 8);
-    merge(expected, produce(broker, topic, KEYS, 10, 10));
-    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 20L);
+                !a.ownedShards().isEmpty()
+                    && a.ownedShards().size() + b.ownedShards().size() == PARTITIONS);
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 40L);
     assertShardsFollowPartitions(List.of(a, b));
-    for (String key : journal.entitiesOn("node-b")) {
-      assertThat(b.ownedShards()).contains(b.entities().shardId(key));
+    for (String key : journal.entitiesOn("node-a")) {
+      assertThat(USED).contains(a.entities.shardId(key));
     }
     assertThat(journal.remote()).as("deliveries that crossed the network").isZero();
     assertExactlyInOrder(journal, expected);
 
-    // a leaves gracefully while records flow: its runtime drains and commits before its shards
-    // hand off, b takes every partition over.
-    CompletableFuture<Map<String, List<String>>> flowing =
-        CompletableFuture.supplyAsync(
-            () -> {
-              Map<String, List<String>> more = new HashMap<>();
-              for (int batch = 0; batch < 10; batch++) {
-                merge(more, produce(broker, topic, KEYS, 5, 20 + batch * 5));
-              }
-              return more;
-            });
-    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 25L);
+    // a leaves the cluster gracefully while records flow: its runtime drains and commits before
+    // its shards hand off, b takes every partition over.
+    CompletableFuture<Map<String, List<String>>> flowing = flow(topic, 40, 10);
+    await().atMost(WAIT).until(() -> journal.distinct() >= KEYS * 42L);
     long beforeLeave = journal.count();
-    a.system().terminate();
-    a.system().getWhenTerminated().toCompletableFuture().join();
+    a.system.terminate();
+    a.system.getWhenTerminated().toCompletableFuture().join();
     merge(expected, flowing.join());
     long total = expected.values().stream().mapToLong(List::size).sum();
     await().atMost(WAIT).until(() -> journal.distinct() >= total);
