@@ -9,6 +9,13 @@ module dev.tributary.pekko {
   requires transitive pekko.actor.typed;
   requires transitive pekko.actor;
   requires transitive scala.library;
+  // ShardedEntities: the Kafka provider's ownership hook and Pekko Cluster Sharding (provided; only
+  // needed by applications that use sharded entities).
+  requires transitive dev.tributary.kafka;
+  requires static transitive pekko.cluster.sharding.typed;
+  requires static pekko.cluster.sharding;
+  requires static pekko.cluster.typed;
+  requires static pekko.cluster;
   requires org.slf4j;
 
   exports dev.tributary.pekko;

@@ -47,9 +47,11 @@ import org.slf4j.LoggerFactory;
  * wakeup()}, the one consumer method that is thread-safe. Rebalance callbacks run on this thread,
  * inside {@code poll}: a revoke waits there, bounded by revokeTimeout, for the partition's agent to
  * stop, which never needs this thread (receivers only record their final watermark), so it cannot
- * deadlock. The loop never dies of an exception: every failure is logged, counted and retried with
- * backoff, and records already fetched are never dropped or duplicated because the partitions are
- * re-sought to the offset after the last record buffered.
+ * deadlock. The {@link PartitionOwnershipListener} is called on this thread too, and this thread
+ * never waits for its stage: an assignment's gate is opened by whoever completes it ({@link
+ * OwnershipNotifier}). The loop never dies of an exception: every failure is logged, counted and
+ * retried with backoff, and records already fetched are never dropped or duplicated because the
+ * partitions are re-sought to the offset after the last record buffered.
  *
  * <h2>Ownership</h2>
  *
@@ -618,8 +620,21 @@ final class ConsumerLoop implements Runnable {
           delay.toMillis());
     }
     if (!queues.isEmpty()) {
+      adapter.ownership().assigned(statesOf(starts.keySet()));
       adapter.balancer().add(queues, this);
     }
+  }
+
+  /** The states of {@code tps} this loop owns, in that order. */
+  private List<PartitionState> statesOf(Collection<TopicPartition> tps) {
+    List<PartitionState> out = new ArrayList<>(tps.size());
+    for (TopicPartition tp : tps) {
+      PartitionState s = owned.get(tp);
+      if (s != null && !s.closed) {
+        out.add(s);
+      }
+    }
+    return out;
   }
 
   /** The retry backoff's delay for {@code attempt}; 1 s when the policy itself throws. */
@@ -695,6 +710,7 @@ final class ConsumerLoop implements Runnable {
     resume.retainAll(consumer.assignment());
     consumer.resume(resume);
     log.info("{}: {} start now that their committed offsets are known", name, started);
+    adapter.ownership().assigned(statesOf(started));
     adapter.balancer().add(queues, this);
   }
 
@@ -802,6 +818,7 @@ final class ConsumerLoop implements Runnable {
     if (held.isEmpty()) {
       return;
     }
+    adapter.ownership().released(held, !commit);
     if (!commit) {
       log.info("{}: lost {} (no commit: another member owns them)", name, held);
     } else if (!done.isEmpty()) {
@@ -936,6 +953,7 @@ final class ConsumerLoop implements Runnable {
             KafkaQueueAdapter.Start start = adapter.startFor(tp, state, c != null);
             seek(tp, state, start, c);
             resolve(Map.of(tp, start));
+            adapter.ownership().assigned(List.of(state));
             done.complete(state);
             log.info("{}: reading {} from offset {}", name, tp, state.nextFetchOffset());
           } catch (Throwable t) {
@@ -969,6 +987,7 @@ final class ConsumerLoop implements Runnable {
             commitSync(List.of(tp), "release");
             owned.remove(tp);
             adapter.dropState(state, this);
+            adapter.ownership().released(List.of(tp), false);
             pausedPartitions.remove(tp);
             Set<TopicPartition> next = new HashSet<>(consumer.assignment());
             if (next.remove(tp)) {
@@ -1037,10 +1056,16 @@ final class ConsumerLoop implements Runnable {
     } catch (Throwable t) {
       log.warn("{}: closing the consumer failed", name, t);
     }
+    List<TopicPartition> left = new ArrayList<>();
     for (PartitionState s : owned.values()) {
+      if (!s.closed) {
+        left.add(s.tp);
+      }
       adapter.dropState(s, this);
     }
     owned.clear();
+    // Group mode released its partitions in the revoke callback of close(); static mode here.
+    adapter.ownership().released(left, false);
     awaitingStart.clear();
     Runnable task;
     while ((task = tasks.poll()) != null) {

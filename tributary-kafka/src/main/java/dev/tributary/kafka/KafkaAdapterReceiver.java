@@ -16,12 +16,13 @@ import org.apache.kafka.common.TopicPartition;
  * Reads one partition for its pulling agent, from the buffer its consumer thread fills.
  *
  * <p>Nothing here touches a KafkaConsumer or blocks: {@link #getQueueMessages} drains a local
- * buffer and returns a completed stage, {@link #messagesDelivered} records the delivered watermark
- * that the consumer thread commits, and {@link #shutdown} only records the final watermark (with
- * static assignment it also asks the consumer thread to commit and unassign, and completes when it
- * did). That is what lets a revoke wait for the agent on the consumer thread without deadlocking.
- * The data listener is run by the consumer thread when the buffer goes from empty to non-empty, so
- * the agent reads at once instead of at its next timer tick.
+ * buffer and returns a completed stage (an empty one while the partition ownership listener holds
+ * the partition back), {@link #messagesDelivered} records the delivered watermark that the consumer
+ * thread commits, and {@link #shutdown} only records the final watermark (with static assignment it
+ * also asks the consumer thread to commit and unassign, and completes when it did). That is what
+ * lets a revoke wait for the agent on the consumer thread without deadlocking. The data listener is
+ * run by the consumer thread when the buffer goes from empty to non-empty, so the agent reads at
+ * once instead of at its next timer tick.
  *
  * <p>Threading: called by the owning agent's logical thread, one call at a time, per the SPI.
  */
@@ -87,7 +88,8 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
   @Override
   public CompletionStage<List<BatchContainer>> getQueueMessages(int maxCount) {
     PartitionState s = state;
-    if (s == null || s.closed) {
+    if (s == null || s.closed || s.gated) {
+      // Gated: the ownership listener's stage runs the data listener when it opens.
       return CompletableFuture.completedFuture(List.of());
     }
     return CompletableFuture.completedFuture(s.drain(maxCount));

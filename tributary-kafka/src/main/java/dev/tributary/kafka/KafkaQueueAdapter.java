@@ -84,6 +84,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   private final Map<String, Integer> initialCounts;
   private final KafkaMetrics metrics;
   private final KafkaQueueBalancer balancer;
+  private final OwnershipNotifier ownership;
   private final ConcurrentHashMap<TopicPartition, PartitionState> registry =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<PartitionState, List<Meter>> meters = new ConcurrentHashMap<>();
@@ -123,6 +124,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     this.mapper = new KafkaStreamQueueMapper(name, partitionCounts, settings.nullKeyPolicy());
     this.metrics = new KafkaMetrics(context.meterRegistry(), name);
     this.balancer = new KafkaQueueBalancer(this);
+    this.ownership =
+        new OwnershipNotifier(
+            name, settings.ownershipListener(), settings.ownershipTimeout(), context.time());
     this.clientPrefix = "tributary-" + name + "-" + CLIENT_SEQUENCE.incrementAndGet();
     this.clientProperties = new KafkaClientProperties(settings, clientPrefix);
     this.consumerFactory =
@@ -550,6 +554,11 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   /** Which partitions this node owns; also the provider's queue balancer. */
   KafkaQueueBalancer balancer() {
     return balancer;
+  }
+
+  /** The partition ownership listener, for the consumer loops. */
+  OwnershipNotifier ownership() {
+    return ownership;
   }
 
   Duration revokeTimeout() {

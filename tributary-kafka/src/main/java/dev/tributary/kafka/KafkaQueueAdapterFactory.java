@@ -90,6 +90,9 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
   /** Extra time {@link Builder#revokeTimeout} allows beyond the provider's drainTimeout: 5 s. */
   public static final Duration DEFAULT_REVOKE_MARGIN = Duration.ofSeconds(5);
 
+  /** Default {@link Builder#partitionOwnershipTimeout}: 30 seconds. */
+  public static final Duration DEFAULT_PARTITION_OWNERSHIP_TIMEOUT = Duration.ofSeconds(30);
+
   private final KafkaSettings settings;
   private volatile KafkaQueueAdapter adapter;
 
@@ -272,6 +275,10 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
         new Option<>("failureHandler", StreamFailureHandler.class);
     private final Option<StreamProviderDirection> direction =
         new Option<>("direction", StreamProviderDirection.class);
+    private final Option<PartitionOwnershipListener> ownershipListener =
+        new Option<>("partitionOwnershipListener", PartitionOwnershipListener.class);
+    private final Option<Duration> ownershipTimeout =
+        new Option<>("partitionOwnershipTimeout", Duration.class);
 
     /** The dead-letter topic's config, from the last deadLetterTopic call that had one. */
     private TopicConfig deadLetterTopicConfig;
@@ -514,6 +521,27 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       return this;
     }
 
+    /**
+     * Sets who is told when this node gains and loses partitions [{@link
+     * PartitionOwnershipListener#NONE}]; its {@code onAssigned} stage holds the delivery of the new
+     * partitions back until it completes.
+     */
+    @Incubating
+    public Builder partitionOwnershipListener(PartitionOwnershipListener listener) {
+      assign(ownershipListener, listener);
+      return this;
+    }
+
+    /**
+     * Sets how long newly assigned partitions wait at most for the ownership listener's {@code
+     * onAssigned} stage before they deliver anyway, with a WARN log [30 s]; 1 ms to 1 h.
+     */
+    @Incubating
+    public Builder partitionOwnershipTimeout(Duration timeout) {
+      assign(ownershipTimeout, timeout);
+      return this;
+    }
+
     /** Sets whether the provider consumes, produces or both [READ_WRITE]. */
     public Builder direction(StreamProviderDirection direction) {
       assign(this.direction, direction);
@@ -652,6 +680,9 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
       Boolean fault = present(errors, faultSubscriptionsOnError);
       StreamFailureHandler userHandler = present(errors, failureHandler);
       StreamProviderDirection direction = present(errors, this.direction);
+      PartitionOwnershipListener listener = present(errors, ownershipListener);
+      Duration ownershipWait =
+          duration(errors, ownershipTimeout, Duration.ofMillis(1), Duration.ofHours(1));
       checkManaged(errors, "consumerProperty", consumerProperties, groupId, true);
       checkManaged(errors, "producerProperty", producerProperties, groupId, false);
       checkManaged(errors, "clientProperty", adminProperties, groupId, true);
@@ -716,7 +747,9 @@ public final class KafkaQueueAdapterFactory implements QueueAdapterFactory {
               Map.copyOf(producerProperties),
               Map.copyOf(adminProperties),
               protocol.equalsIgnoreCase("consumer"),
-              replays != null ? replays : DEFAULT_MAX_CONCURRENT_REPLAYS);
+              replays != null ? replays : DEFAULT_MAX_CONCURRENT_REPLAYS,
+              listener != null ? listener : PartitionOwnershipListener.NONE,
+              ownershipWait != null ? ownershipWait : DEFAULT_PARTITION_OWNERSHIP_TIMEOUT);
       return new KafkaQueueAdapterFactory(s);
     }
 

@@ -42,7 +42,9 @@ record KafkaSettings(
     Map<String, String> producerProperties,
     Map<String, String> clientProperties,
     boolean consumerGroupProtocol,
-    int maxConcurrentReplays) {
+    int maxConcurrentReplays,
+    PartitionOwnershipListener ownershipListener,
+    Duration ownershipTimeout) {
 
   @Override
   public String toString() {

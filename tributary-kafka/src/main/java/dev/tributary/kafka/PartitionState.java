@@ -88,6 +88,13 @@ final class PartitionState {
   volatile boolean resumeRequested;
   volatile Runnable dataListener;
   volatile boolean closed;
+
+  /**
+   * True while the partition ownership listener holds this partition's delivery back: the receiver
+   * hands out nothing, the consumer thread keeps buffering ({@link OwnershipNotifier}).
+   */
+  volatile boolean gated;
+
   volatile ConsumerLoop owner;
   volatile boolean stalled;
   volatile long oldestUndeliveredTimestamp = -1;
