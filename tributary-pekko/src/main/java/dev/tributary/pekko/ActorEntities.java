@@ -1,10 +1,11 @@
 package dev.tributary.pekko;
 
+import dev.tributary.EventMetadata;
+import dev.tributary.MetadataStreamObserver;
 import dev.tributary.StreamId;
 import dev.tributary.StreamObserver;
 import dev.tributary.StreamProviderOptions;
 import dev.tributary.StreamRuntime;
-import dev.tributary.StreamSequenceToken;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -129,12 +130,12 @@ public final class ActorEntities<T, M> implements Function<StreamId, StreamObser
 
   /** The observer of one stream: sends each event to the supervisor, which asks the entity. */
   private record EntityObserver<T>(StreamId streamId, ActorRef<EntitySupervisor.Command> supervisor)
-      implements StreamObserver<T> {
+      implements MetadataStreamObserver<T> {
     @Override
-    public CompletionStage<Void> onNext(T item, StreamSequenceToken token) {
+    public CompletionStage<Void> onNext(T item, EventMetadata metadata) {
       CompletableFuture<Void> ack = new CompletableFuture<>();
       supervisor.tell(
-          new EntitySupervisor.Deliver(streamId, item, EventContext.of(streamId, token), ack));
+          new EntitySupervisor.Deliver(streamId, item, EventContext.of(streamId, metadata), ack));
       return ack;
     }
   }

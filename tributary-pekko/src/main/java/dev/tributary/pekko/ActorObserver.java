@@ -1,8 +1,9 @@
 package dev.tributary.pekko;
 
 import dev.tributary.AsyncStream;
+import dev.tributary.EventMetadata;
+import dev.tributary.MetadataStreamObserver;
 import dev.tributary.StreamId;
-import dev.tributary.StreamObserver;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamSubscriptionHandle;
 import java.time.Duration;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * @param <T> the event type
  * @param <M> the actor's message type
  */
-public final class ActorObserver<T, M> implements StreamObserver<T> {
+public final class ActorObserver<T, M> implements MetadataStreamObserver<T> {
   private static final Logger log = LoggerFactory.getLogger(ActorObserver.class);
 
   private final ActorSystem<?> system;
@@ -74,8 +75,8 @@ public final class ActorObserver<T, M> implements StreamObserver<T> {
   }
 
   @Override
-  public CompletionStage<Void> onNext(T item, StreamSequenceToken token) {
-    EventContext context = EventContext.of(streamId, token);
+  public CompletionStage<Void> onNext(T item, EventMetadata metadata) {
+    EventContext context = EventContext.of(streamId, metadata);
     return AskPattern.<M, org.apache.pekko.Done>askWithStatus(
             actor,
             replyTo -> adapter.toMessage(item, context, replyTo),

@@ -1,27 +1,56 @@
 package dev.tributary.pekko;
 
+import dev.tributary.EventMetadata;
 import dev.tributary.StreamId;
 import dev.tributary.StreamSequenceToken;
+import java.util.Map;
 import java.util.Objects;
 
 /**
- * What an actor's message may carry besides the event: the stream it belongs to and its token.
+ * What an actor's message may carry besides the event: the stream it belongs to, its token, when it
+ * was written and the headers written with it (for Kafka the record's timestamp and headers).
  *
- * <p>A final class rather than a record so that it can grow (the record's timestamp and headers,
- * once the core hands them to observers) without breaking code that reads it. Immutable.
+ * <p>A final class rather than a record so that it can grow without breaking code that reads it.
+ * Immutable.
  */
 public final class EventContext {
   private final StreamId streamId;
   private final StreamSequenceToken token;
+  private final long timestampMillis;
+  private final Map<String, byte[]> headers;
 
-  private EventContext(StreamId streamId, StreamSequenceToken token) {
+  private EventContext(
+      StreamId streamId,
+      StreamSequenceToken token,
+      long timestampMillis,
+      Map<String, byte[]> headers) {
     this.streamId = Objects.requireNonNull(streamId, "streamId was null but it must be set");
     this.token = Objects.requireNonNull(token, "token was null but it must be set");
+    this.timestampMillis = timestampMillis;
+    this.headers = headers == null ? Map.of() : headers;
   }
 
-  /** The context of the event at {@code token} of stream {@code streamId}. */
+  /**
+   * The context of the event at {@code token} of stream {@code streamId}, without time or headers.
+   */
   public static EventContext of(StreamId streamId, StreamSequenceToken token) {
-    return new EventContext(streamId, token);
+    return new EventContext(streamId, token, -1, Map.of());
+  }
+
+  /** The context of a delivered event of stream {@code streamId}, from its metadata. */
+  public static EventContext of(StreamId streamId, EventMetadata metadata) {
+    return new EventContext(
+        streamId, metadata.token(), metadata.timestampMillis(), metadata.headers());
+  }
+
+  /** When the event was written to its queue, in epoch millis, or -1 when unknown. */
+  public long timestampMillis() {
+    return timestampMillis;
+  }
+
+  /** The headers written with the event (Kafka: the record's, the last value per key). */
+  public Map<String, byte[]> headers() {
+    return headers;
   }
 
   /** The event's stream. */

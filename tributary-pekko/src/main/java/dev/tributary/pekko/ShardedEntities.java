@@ -1,10 +1,11 @@
 package dev.tributary.pekko;
 
+import dev.tributary.EventMetadata;
 import dev.tributary.Incubating;
+import dev.tributary.MetadataStreamObserver;
 import dev.tributary.StreamId;
 import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
-import dev.tributary.StreamSequenceToken;
 import dev.tributary.kafka.KafkaQueueAdapterFactory;
 import dev.tributary.kafka.PartitionOwnershipListener;
 import java.nio.charset.StandardCharsets;
@@ -340,10 +341,10 @@ public final class ShardedEntities<T, M>
   /** The observer of one stream: asks its entity, through the shard region, for each event. */
   private record ShardedObserver<T, M>(
       StreamId streamId, EntityRef<M> entity, MessageAdapter<T, M> adapter, Duration timeout)
-      implements StreamObserver<T> {
+      implements MetadataStreamObserver<T> {
     @Override
-    public CompletionStage<Void> onNext(T item, StreamSequenceToken token) {
-      EventContext context = EventContext.of(streamId, token);
+    public CompletionStage<Void> onNext(T item, EventMetadata metadata) {
+      EventContext context = EventContext.of(streamId, metadata);
       CompletionStage<StatusReply<Done>> reply =
           entity.ask(replyTo -> adapter.toMessage(item, context, replyTo), timeout);
       return reply.thenApply(
