@@ -18,7 +18,8 @@ import java.util.Objects;
  *     buffer is full); null when it has not or cannot tell
  * @param stalledSince since when events have been waiting with no progress (the agent's cache is
  *     full and nothing was acknowledged for {@code stallThreshold}, or the adapter's own watchdog:
- *     Kafka, lag with an unmoved delivered watermark for {@code stallTimeout}); null when not stalled
+ *     Kafka, lag with an unmoved delivered watermark for {@code stallTimeout}); null when not
+ *     stalled
  * @param lastReadError the last failed read or receiver initialization, while reads keep failing;
  *     null once a read worked again
  * @param lastReadErrorAt when {@code lastReadError} happened; null with it

@@ -47,8 +47,8 @@ public interface StreamProvider {
    * Stops this provider's agents without closing the runtime (Orleans' {@code StopAgents}): reading
    * and delivery stop, deliveries in flight drain (up to {@code drainTimeout}), what was delivered
    * is acknowledged and made durable (Kafka: committed synchronously), and the queues stay owned by
-   * this node (Kafka: the partitions are paused and the consumers keep polling, so the node stays in
-   * the group and nothing is rebalanced). Agents of queues assigned while stopped start stopped.
+   * this node (Kafka: the partitions are paused and the consumers keep polling, so the node stays
+   * in the group and nothing is rebalanced). Agents of queues assigned while stopped start stopped.
    * Events already read stay cached, undelivered, until {@link #startAgents()}.
    *
    * <p>Any thread; does not block: the stage completes, on a runtime thread, once every agent has

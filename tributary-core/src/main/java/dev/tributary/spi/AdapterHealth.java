@@ -16,7 +16,8 @@ import java.util.Objects;
  * @param details facts for people (group, assignment); not for parsing
  */
 @Incubating
-public record AdapterHealth(HealthStatus status, List<String> reasons, Map<String, String> details) {
+public record AdapterHealth(
+    HealthStatus status, List<String> reasons, Map<String, String> details) {
 
   /** UP with nothing to add: the default of adapters that cannot tell. */
   public static final AdapterHealth UP = new AdapterHealth(HealthStatus.UP, List.of(), Map.of());

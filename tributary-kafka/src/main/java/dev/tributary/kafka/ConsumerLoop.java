@@ -108,6 +108,7 @@ final class ConsumerLoop implements Runnable {
 
   /** When this loop last returned from poll, on real time ({@code System.nanoTime}). */
   private volatile long lastPollNanos = System.nanoTime();
+
   private int startAttempts;
   private long nextStartAttemptNanos;
 

@@ -101,6 +101,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
 
   /** The consumer loops once started, for health; never changes afterwards. */
   private volatile List<ConsumerLoop> loopsView = List.of();
+
   private final IntFunction<Consumer<byte[], byte[]>> consumerFactory;
   private volatile boolean consumersStarted;
   private volatile boolean closing;

@@ -99,6 +99,7 @@ final class PartitionState {
 
   /** True while an operator stopped the agents ({@code stopAgents}): paused, not fetched. */
   volatile boolean held;
+
   volatile long oldestUndeliveredTimestamp = -1;
   volatile int bufferedCount;
 
