@@ -106,6 +106,9 @@ final class ConsumerLoop implements Runnable {
   /** Partitions held by an operator (stopAgents): paused until unheld; this thread only. */
   private final Set<TopicPartition> held = new HashSet<>();
 
+  /** True once the group assigned this consumer its share (possibly none); any thread. */
+  private volatile boolean joined;
+
   /** When this loop last returned from poll, on real time ({@code System.nanoTime}). */
   private volatile long lastPollNanos = System.nanoTime();
 
@@ -906,6 +909,8 @@ final class ConsumerLoop implements Runnable {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      // Called after every rebalance, also with nothing assigned: the member is in the group.
+      joined = true;
       guard("assignment", () -> acquire(partitions));
     }
 
@@ -1045,6 +1050,11 @@ final class ConsumerLoop implements Runnable {
         },
         done);
     return done;
+  }
+
+  /** True once the group assigned this consumer its share, possibly empty; any thread. */
+  boolean hasJoined() {
+    return joined;
   }
 
   /** How many commits failed in a row (0 after one that worked); any thread. */

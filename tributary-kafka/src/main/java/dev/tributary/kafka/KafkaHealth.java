@@ -36,6 +36,7 @@ final class KafkaHealth {
     KafkaSettings settings = adapter.settings();
     HealthStatus status = HealthStatus.UP;
     List<String> reasons = new ArrayList<>();
+    List<String> notReady = new ArrayList<>();
     Map<String, String> details = new LinkedHashMap<>();
     details.put("group", settings.groupId());
     details.put("assignment", settings.staticAssignment() ? "static" : "consumer group");
@@ -77,13 +78,23 @@ final class KafkaHealth {
         }
       }
       details.put("consumers", loops.size() + " (" + polling + " polling)");
+      if (!settings.staticAssignment()) {
+        boolean joined = false;
+        for (ConsumerLoop loop : loops) {
+          joined |= loop.hasJoined();
+        }
+        if (!joined) {
+          notReady.add(
+              "waiting for consumer group " + settings.groupId() + " to assign this node's share");
+        }
+      }
       if (!loops.isEmpty() && failing == loops.size()) {
         status = HealthStatus.DOWN;
       } else if (!reasons.isEmpty()) {
         status = status.worst(HealthStatus.DEGRADED);
       }
     }
-    return new AdapterHealth(status, reasons, details);
+    return new AdapterHealth(status, reasons, notReady, details);
   }
 
   static QueueHealthReport partition(KafkaQueueAdapter adapter, PartitionState s) {

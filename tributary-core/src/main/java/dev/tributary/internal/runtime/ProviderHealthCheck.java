@@ -62,6 +62,9 @@ final class ProviderHealthCheck {
       reasons.add(who + ": " + r);
     }
     List<String> notReady = new ArrayList<>();
+    for (String r : adapterHealth.notReady()) {
+      notReady.add(who + ": " + r);
+    }
     boolean suspended = p.manager().isSuspended();
     if (suspended) {
       long since = p.manager().suspendedSinceMillis();
@@ -215,7 +218,10 @@ final class ProviderHealthCheck {
     } catch (RuntimeException e) {
       log.debug("Provider {}: the adapter's health() threw", p.name(), e);
       return new AdapterHealth(
-          HealthStatus.DEGRADED, List.of("the adapter's health() failed: " + e), Map.of());
+          HealthStatus.DEGRADED,
+          List.of("the adapter's health() failed: " + e),
+          List.of(),
+          Map.of());
     }
   }
 
