@@ -40,6 +40,9 @@ public final class StreamProviderOptions {
   /** Default {@link Builder#maxReadAttempts}: 6. */
   public static final int DEFAULT_MAX_READ_ATTEMPTS = 6;
 
+  /** Default {@link Builder#stallThreshold}: 1 minute. */
+  public static final Duration DEFAULT_STALL_THRESHOLD = Duration.ofMinutes(1);
+
   private final Duration timerPeriod;
   private final int cacheSize;
   private final int batchContainerBatchSize;
@@ -49,6 +52,7 @@ public final class StreamProviderOptions {
   private final Duration subscribeTimeout;
   private final Duration drainTimeout;
   private final int maxReadAttempts;
+  private final Duration stallThreshold;
   private final BackoffPolicy deliveryBackoff;
   private final BackoffPolicy readBackoff;
   private final Supplier<StreamQueueBalancer> balancer;
@@ -66,6 +70,7 @@ public final class StreamProviderOptions {
     subscribeTimeout = or(b.subscribeTimeout, DEFAULT_SUBSCRIBE_TIMEOUT);
     drainTimeout = or(b.drainTimeout, DEFAULT_DRAIN_TIMEOUT);
     maxReadAttempts = b.maxReadAttempts != null ? b.maxReadAttempts : DEFAULT_MAX_READ_ATTEMPTS;
+    stallThreshold = or(b.stallThreshold, DEFAULT_STALL_THRESHOLD);
     deliveryBackoff =
         or(
             b.deliveryBackoff,
@@ -134,6 +139,15 @@ public final class StreamProviderOptions {
     return maxReadAttempts;
   }
 
+  /**
+   * How long a queue's cache may stay full with nothing acknowledged before health reports the
+   * queue stalled (DEGRADED).
+   */
+  @Incubating
+  public Duration stallThreshold() {
+    return stallThreshold;
+  }
+
   /** Delay between retries of a failed delivery. */
   public BackoffPolicy deliveryBackoff() {
     return deliveryBackoff;
@@ -169,6 +183,8 @@ public final class StreamProviderOptions {
         + drainTimeout
         + ", maxReadAttempts="
         + maxReadAttempts
+        + ", stallThreshold="
+        + stallThreshold
         + "}";
   }
 
@@ -186,6 +202,7 @@ public final class StreamProviderOptions {
     private Duration subscribeTimeout;
     private Duration drainTimeout;
     private Integer maxReadAttempts;
+    private Duration stallThreshold;
     private BackoffPolicy deliveryBackoff;
     private BackoffPolicy readBackoff;
     private Supplier<StreamQueueBalancer> balancer;
@@ -267,6 +284,17 @@ public final class StreamProviderOptions {
             "maxReadAttempts was " + attempts + " but it must be between 1 and 100");
       }
       maxReadAttempts = attempts;
+      return this;
+    }
+
+    /**
+     * Sets how long a queue's cache may stay full (reading paused by backpressure) with nothing
+     * acknowledged before health reports the queue stalled [1 min]; at least 1 ms.
+     */
+    @Incubating
+    public Builder stallThreshold(Duration threshold) {
+      once("stallThreshold", stallThreshold);
+      stallThreshold = atLeast("stallThreshold", threshold, Duration.ofMillis(1));
       return this;
     }
 

@@ -61,6 +61,16 @@ public interface StreamRuntime extends AutoCloseable {
   void close();
 
   /**
+   * This node's health: DOWN when the runtime is not running, else the worst of its providers'
+   * ({@link StreamProvider#health()}), with the reasons; {@link Health#readiness()} and {@link
+   * Health#liveness} are the views for probes. Any thread, observers included; never blocks.
+   */
+  @Incubating
+  default Health health() {
+    throw new UnsupportedOperationException("health() is not supported by " + getClass());
+  }
+
+  /**
    * Builds a {@link StreamRuntime}. Each setter checks its input at once; {@link #build()} checks
    * how they fit together.
    */

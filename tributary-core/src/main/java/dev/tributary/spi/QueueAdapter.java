@@ -68,6 +68,29 @@ public interface QueueAdapter extends AutoCloseable {
             "provider '" + name() + "' cannot look up a token by time"));
   }
 
+  /**
+   * The adapter's own health: its connection and, when it balances, its membership. The runtime
+   * combines it with its queues' health in {@link dev.tributary.StreamProvider#health()}.
+   *
+   * <p>Called from any thread (whoever asks for health, and the meter registry's thread for the
+   * {@code tributary.health} gauge), possibly concurrently; must be thread-safe, quick and must not
+   * block: report what the adapter's own threads observed, never call the queue technology here.
+   */
+  @Incubating
+  default AdapterHealth health() {
+    return AdapterHealth.UP;
+  }
+
+  /**
+   * The health of {@code queueId}, a queue this node owns: status, a stall the adapter's own
+   * watchdog saw, whether fetching is paused, lag and offsets. Threads as {@link #health()}: any
+   * thread, thread-safe, quick, never blocking.
+   */
+  @Incubating
+  default QueueHealthReport queueHealth(QueueId queueId) {
+    return QueueHealthReport.UNKNOWN;
+  }
+
   /** Whether the adapter reads, writes or both. */
   StreamProviderDirection direction();
 

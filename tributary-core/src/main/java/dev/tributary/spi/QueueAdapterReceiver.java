@@ -52,4 +52,26 @@ public interface QueueAdapterReceiver {
   default StreamSequenceToken readStart() {
     return null;
   }
+
+  /**
+   * The agent stops reading for an operator ({@link dev.tributary.StreamProvider#stopAgents()}):
+   * the queue stays owned by this node, and the agent keeps what it cached. The receiver may stop
+   * fetching (Kafka pauses the partition and keeps polling, so the node stays in the group), and
+   * should make the delivered progress durable (Kafka commits it synchronously) before the stage
+   * completes. Called on the agent's thread, after the agent's last {@link #messagesDelivered}
+   * before the stop; must not block. The default does nothing.
+   */
+  @Incubating
+  default CompletionStage<Void> pauseReading() {
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
+  }
+
+  /**
+   * Undoes {@link #pauseReading()} ({@link dev.tributary.StreamProvider#startAgents()}): fetching
+   * goes on from where it stopped. Called on the agent's thread; must not block.
+   */
+  @Incubating
+  default CompletionStage<Void> resumeReading() {
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
+  }
 }

@@ -103,7 +103,17 @@ final class ConsumerLoop implements Runnable {
   private volatile String lastFailure;
   private final CommitSchedule commits;
   private long lastCommitWarnNanos;
-  private int commitFailureStreak;
+  private volatile int commitFailureStreak;
+
+  /** Partitions held by an operator (stopAgents): paused until unheld; this thread only. */
+  private final Set<TopicPartition> held = new HashSet<>();
+
+  /** True once the group assigned this consumer its share (possibly none); any thread. */
+  private volatile boolean joined;
+
+  /** When this loop last returned from poll, on real time ({@code System.nanoTime}). */
+  private volatile long lastPollNanos = System.nanoTime();
+
   private int startAttempts;
   private long nextStartAttemptNanos;
 
@@ -195,6 +205,7 @@ final class ConsumerLoop implements Runnable {
     ConsumerRecords<byte[], byte[]> records;
     try {
       records = consumer.poll(timeout);
+      lastPollNanos = System.nanoTime();
     } catch (InvalidOffsetException e) {
       // With auto.offset.reset=none Kafka reports a missing or lost position instead of choosing.
       invalidPositions(e);
@@ -249,6 +260,7 @@ final class ConsumerLoop implements Runnable {
     }
     if (state.isFull() && !state.paused) {
       consumer.pause(List.of(tp));
+      state.pausedSinceMillis = adapter.time().clock().millis();
       state.paused = true;
       pausedPartitions.add(tp);
       log.debug("{}: paused {}: {} records buffered for its agent", name, tp, state.bufferedCount);
@@ -284,8 +296,11 @@ final class ConsumerLoop implements Runnable {
         if (resume == null) {
           resume = new ArrayList<>();
         }
-        resume.add(tp);
+        if (!held.contains(tp)) {
+          resume.add(tp);
+        }
         state.paused = false;
+        state.pausedSinceMillis = -1;
         state.resumeRequested = false;
         it.remove();
       }
@@ -804,6 +819,7 @@ final class ConsumerLoop implements Runnable {
     }
     for (TopicPartition tp : tps) {
       pausedPartitions.remove(tp);
+      held.remove(tp);
       awaitingStart.remove(tp);
       PartitionState s = owned.remove(tp);
       if (s != null) {
@@ -910,6 +926,8 @@ final class ConsumerLoop implements Runnable {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      // Called after every rebalance, also with nothing assigned: the member is in the group.
+      joined = true;
       guard("assignment", () -> acquire(partitions));
     }
 
@@ -989,6 +1007,7 @@ final class ConsumerLoop implements Runnable {
             adapter.dropState(state, this);
             adapter.ownership().released(List.of(tp), false);
             pausedPartitions.remove(tp);
+            held.remove(tp);
             Set<TopicPartition> next = new HashSet<>(consumer.assignment());
             if (next.remove(tp)) {
               consumer.assign(next);
@@ -998,6 +1017,78 @@ final class ConsumerLoop implements Runnable {
         },
         done);
     return done;
+  }
+
+  // ---------------------------------------------------------------- operator stop
+
+  /**
+   * An operator stopped the agents ({@code stopAgents}): pauses {@code state}'s partition, which
+   * stays assigned (this loop keeps polling, so the group keeps the member), and commits its
+   * delivered watermark synchronously. The stage completes on this thread once committed; any
+   * thread may call it.
+   */
+  CompletableFuture<Void> hold(PartitionState state) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    submit(
+        () -> {
+          TopicPartition tp = state.tp;
+          if (owned.get(tp) == state && !state.closed) {
+            held.add(tp);
+            state.held = true;
+            if (consumer.assignment().contains(tp)) {
+              consumer.pause(List.of(tp));
+            }
+            Map<TopicPartition, String> c = commitSync(List.of(tp), "stop");
+            log.info(
+                "{}: {} held by stopAgents; {}",
+                name,
+                tp,
+                c.isEmpty() ? "nothing new to commit" : "committed " + c.get(tp));
+          }
+          done.complete(null);
+        },
+        done);
+    return done;
+  }
+
+  /** Undoes {@link #hold}: fetching goes on unless backpressure still pauses it. Any thread. */
+  CompletableFuture<Void> unhold(PartitionState state) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    submit(
+        () -> {
+          TopicPartition tp = state.tp;
+          state.held = false;
+          if (held.remove(tp)
+              && owned.get(tp) == state
+              && !pausedPartitions.contains(tp)
+              && !awaitingStart.contains(tp)
+              && consumer.assignment().contains(tp)) {
+            consumer.resume(List.of(tp));
+          }
+          done.complete(null);
+        },
+        done);
+    return done;
+  }
+
+  /** True once the group assigned this consumer its share, possibly empty; any thread. */
+  boolean hasJoined() {
+    return joined;
+  }
+
+  /** How many commits failed in a row (0 after one that worked); any thread. */
+  int commitFailures() {
+    return commitFailureStreak;
+  }
+
+  /** Milliseconds since this loop last returned from poll, on real time; any thread. */
+  long millisSinceLastPoll() {
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastPollNanos);
+  }
+
+  /** True until the loop stopped; any thread. */
+  boolean isRunning() {
+    return running && !stopped.isDone();
   }
 
   private void submit(Runnable task, CompletableFuture<?> done) {
@@ -1066,6 +1157,7 @@ final class ConsumerLoop implements Runnable {
     owned.clear();
     // Group mode released its partitions in the revoke callback of close(); static mode here.
     adapter.ownership().released(left, false);
+    held.clear();
     awaitingStart.clear();
     Runnable task;
     while ((task = tasks.poll()) != null) {

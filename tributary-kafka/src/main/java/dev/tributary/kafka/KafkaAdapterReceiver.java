@@ -133,6 +133,28 @@ public final class KafkaAdapterReceiver implements QueueAdapterReceiver {
         .orTimeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
   }
 
+  /** Pauses the partition (it stays assigned) and commits its delivered watermark; see SPI. */
+  @Override
+  public CompletionStage<Void> pauseReading() {
+    PartitionState s = state;
+    ConsumerLoop loop = s == null ? null : s.owner;
+    if (s == null || s.closed || loop == null) {
+      return DONE;
+    }
+    return loop.hold(s);
+  }
+
+  /** Resumes fetching the partition after {@link #pauseReading()}. */
+  @Override
+  public CompletionStage<Void> resumeReading() {
+    PartitionState s = state;
+    ConsumerLoop loop = s == null ? null : s.owner;
+    if (s == null || s.closed || loop == null) {
+      return DONE;
+    }
+    return loop.unhold(s);
+  }
+
   @Override
   public void setDataAvailableListener(Runnable listener) {
     this.listener = listener;

@@ -97,7 +97,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   private final PartitionHousekeeping housekeeping;
   private final KafkaReplays replays;
   private final List<Meter> replayMeters;
+  private final KafkaClientMeters clientMeters;
   private final List<ConsumerLoop> loops = new ArrayList<>();
+
+  /** The consumer loops once started, for health; never changes afterwards. */
+  private volatile List<ConsumerLoop> loopsView = List.of();
+
   private final IntFunction<Consumer<byte[], byte[]>> consumerFactory;
   private volatile boolean consumersStarted;
   private volatile boolean closing;
@@ -167,6 +172,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
                 ? replayConsumerFactory
                 : i -> new KafkaConsumer<>(clientProperties.replayConsumer(i)));
     this.replayMeters = metrics.register(replays);
+    this.clientMeters =
+        new KafkaClientMeters(context.meterRegistry(), name, housekeeping.scheduler());
   }
 
   /** A one-thread scheduler whose daemon thread is called {@code threadName}. */
@@ -211,6 +218,10 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     }
     try {
       adapter.writer.warmUp();
+      if (settings.direction().writes() || settings.deadLetterTopic() != null) {
+        // warmUp created it: the producer exists from start on.
+        adapter.clientMeters.bind(adapter.writer.producer());
+      }
     } catch (RuntimeException e) {
       adapter.close();
       throw e;
@@ -357,6 +368,35 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     return settings.direction();
   }
 
+  // ---------------------------------------------------------------- health
+
+  /**
+   * DOWN while the broker does not answer the periodic partition-count check, or while every
+   * consumer fails to poll; DEGRADED while some consumer fails, has not returned from poll for
+   * long, or its commits fail. Details: group, assignment, consumers. Any thread; reads what the
+   * consumer and housekeeping threads published.
+   */
+  @Override
+  public dev.tributary.spi.AdapterHealth health() {
+    return KafkaHealth.adapter(this, loopsSnapshot());
+  }
+
+  /** The partition's stall, pause, consumer failure, lag and offsets. Any thread. */
+  @Override
+  public dev.tributary.spi.QueueHealthReport queueHealth(QueueId queueId) {
+    PartitionState s = registry.get(new TopicPartition(queueId.prefix(), queueId.index()));
+    return KafkaHealth.partition(this, s);
+  }
+
+  private List<ConsumerLoop> loopsSnapshot() {
+    return loopsView;
+  }
+
+  /** The Kafka clients' metrics bound to the registry. */
+  KafkaClientMeters clientMeters() {
+    return clientMeters;
+  }
+
   // ---------------------------------------------------------------- consumers
 
   synchronized void startConsumers() {
@@ -366,9 +406,11 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     consumersStarted = true;
     for (int i = 0; i < settings.consumerThreads(); i++) {
       Consumer<byte[], byte[]> consumer = consumerFactory.apply(i);
+      clientMeters.bind(consumer);
       ConsumerLoop loop = new ConsumerLoop(this, consumer, clientPrefix + "-kafka-consumer-" + i);
       loops.add(loop);
     }
+    loopsView = List.copyOf(loops);
     for (ConsumerLoop loop : loops) {
       loop.start();
     }
@@ -586,6 +628,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     }
     replays.close();
     metrics.remove(replayMeters);
+    clientMeters.close();
     housekeeping.close();
     writer.close();
     try {

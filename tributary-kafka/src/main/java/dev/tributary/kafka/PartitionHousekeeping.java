@@ -7,7 +7,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -43,9 +42,15 @@ final class PartitionHousekeeping {
   private final KafkaQueueBalancer balancer;
   private final Collection<PartitionState> partitions;
   private final RuntimeTime time;
-  private final ExecutorService thread;
+  private final java.util.concurrent.ScheduledExecutorService thread;
   private final Map<String, RuntimeTime.Cancellable> pending = new HashMap<>(); // guarded by this
   private boolean closed; // guarded by this
+
+  /** The last failed partition-count check (the broker unreachable?), or null; any thread. */
+  private volatile String metadataError;
+
+  /** Since when the partition-count check has been failing, on the time's clock; -1 when not. */
+  private volatile long metadataErrorSinceMillis = -1;
 
   /**
    * {@code partitions} is a live view of the registered partition states; {@code admin} is null
@@ -153,11 +158,13 @@ final class PartitionHousekeeping {
         s.watching = true;
         if (s.stalled) {
           s.stalled = false;
+          s.stalledSinceMillis = -1;
           log.info("Provider {}: partition {} delivers again (lag {})", provider, s.tp, lag);
         }
         continue;
       }
       if (!s.stalled && now - s.watchedSinceMillis >= timeout) {
+        s.stalledSinceMillis = s.watchedSinceMillis;
         s.stalled = true;
         log.warn(
             "Provider {}: partition {} is stalled: lag {} records and nothing delivered for {}"
@@ -210,9 +217,43 @@ final class PartitionHousekeeping {
   private void guardedMetadataCheck() {
     try {
       checkPartitionCounts();
+      if (metadataError != null) {
+        log.info("Provider {}: the broker answers again", provider);
+        metadataError = null;
+        metadataErrorSinceMillis = -1;
+      }
     } catch (Throwable t) {
+      if (t instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      Throwable cause =
+          t instanceof java.util.concurrent.ExecutionException && t.getCause() != null
+              ? t.getCause()
+              : t;
+      if (metadataErrorSinceMillis < 0) {
+        metadataErrorSinceMillis = time.clock().millis();
+      }
+      metadataError = cause.toString();
       log.debug("Provider {}: partition-count check failed; it runs again", provider, t);
     }
+  }
+
+  /**
+   * Why the broker looks unreachable: the partition-count check (a bounded admin call every {@code
+   * metadataRefreshInterval}) has been failing; null while it works. Any thread.
+   */
+  String brokerError() {
+    return metadataError;
+  }
+
+  /** Since when {@link #brokerError()} has been failing, on the time's clock; -1 when it works. */
+  long brokerErrorSinceMillis() {
+    return metadataErrorSinceMillis;
+  }
+
+  /** The housekeeping thread as a scheduler, lent to the Kafka client metrics' refresh. */
+  java.util.concurrent.ScheduledExecutorService scheduler() {
+    return thread;
   }
 
   private void checkPartitionCounts() throws Exception {

@@ -97,6 +97,16 @@ final class PartitionState {
 
   volatile ConsumerLoop owner;
   volatile boolean stalled;
+
+  /** When the watchdog last saw the watermark move before it flagged the stall; -1 when not. */
+  volatile long stalledSinceMillis = -1;
+
+  /** When the consumer paused fetching for backpressure, on the provider's clock; -1 when not. */
+  volatile long pausedSinceMillis = -1;
+
+  /** True while an operator stopped the agents ({@code stopAgents}): paused, not fetched. */
+  volatile boolean held;
+
   volatile long oldestUndeliveredTimestamp = -1;
   volatile int bufferedCount;
 

@@ -100,6 +100,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   private volatile StreamQueueBalancer balancer;
   private volatile PullingManager manager;
   private volatile boolean closed;
+  private volatile io.micrometer.core.instrument.Meter healthGauge;
 
   PersistentStreamProvider(
       PersistentStreamRuntime runtime,
@@ -156,6 +157,12 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     if (a.direction().reads()) {
       balancer.start(mapper, manager::queueDistributionChanged);
     }
+    healthGauge =
+        io.micrometer.core.instrument.Gauge.builder(
+                "tributary.health", this, p -> p.health().status().gaugeValue())
+            .description("Provider health on this node: 1 UP, 0.5 DEGRADED, 0 DOWN")
+            .tag("provider", name)
+            .register(runtime.meterRegistry());
     log.info(
         "Provider {} started: {} queue(s), {} owned by this node",
         name,
@@ -163,8 +170,8 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
         balancer.myQueues().size());
   }
 
-  /** Stops every agent (draining and flushing); completes when they all stopped. */
-  CompletableFuture<Void> stopAgents() {
+  /** Stops every agent for good (draining and flushing); completes when they all stopped. */
+  CompletableFuture<Void> shutdownAgents() {
     closed = true;
     PullingManager m = manager;
     CompletableFuture<Void> stopped =
@@ -188,6 +195,11 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
    * the runtime, never on a runtime worker: adapters may block here (Kafka's final commits).
    */
   void release() {
+    io.micrometer.core.instrument.Meter gauge = healthGauge;
+    if (gauge != null) {
+      runtime.meterRegistry().remove(gauge);
+      healthGauge = null;
+    }
     closeQuietly(balancer);
     closeQuietly(adapter);
     StreamingException gone =
@@ -206,6 +218,58 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     } catch (Exception e) {
       log.warn("Provider {}: closing {} failed", name, c, e);
     }
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  @Override
+  public dev.tributary.ProviderHealth health() {
+    return ProviderHealthCheck.health(healthParts());
+  }
+
+  @Override
+  public dev.tributary.ProviderStatus status() {
+    return ProviderHealthCheck.status(healthParts());
+  }
+
+  private ProviderHealthCheck.Parts healthParts() {
+    return new ProviderHealthCheck.Parts(
+        name,
+        runtime.timers().millis(),
+        manager != null,
+        closed,
+        adapter,
+        balancer,
+        manager,
+        options.stallThreshold(),
+        options.cacheSize());
+  }
+
+  @Override
+  public CompletionStage<Void> stopAgents() {
+    PullingManager m = requireManager("stop the agents");
+    log.info("Provider {}: stopping the agents (operator)", name);
+    return m.stopReading()
+        .thenRun(() -> log.info("Provider {}: agents stopped, delivered progress flushed", name));
+  }
+
+  @Override
+  public CompletionStage<Void> startAgents() {
+    PullingManager m = requireManager("start the agents");
+    log.info("Provider {}: starting the agents again (operator)", name);
+    return m.startReading();
+  }
+
+  private PullingManager requireManager(String what) {
+    if (closed) {
+      throw new IllegalStateException("cannot " + what + ": provider '" + name + "' is closed");
+    }
+    PullingManager m = manager;
+    if (m == null) {
+      throw new IllegalStateException(
+          "cannot " + what + ": the runtime is not started; call StreamRuntime.start() first");
+    }
+    return m;
   }
 
   // ---------------------------------------------------------------- StreamProvider

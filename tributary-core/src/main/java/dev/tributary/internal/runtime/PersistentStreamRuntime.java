@@ -158,7 +158,7 @@ final class PersistentStreamRuntime implements StreamRuntime {
     try {
       List<CompletableFuture<Void>> stops = new ArrayList<>();
       for (PersistentStreamProvider p : providers.values()) {
-        stops.add(p.stopAgents());
+        stops.add(p.shutdownAgents());
       }
       CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])).join();
       for (PersistentStreamProvider p : providers.values()) {
@@ -181,6 +181,26 @@ final class PersistentStreamRuntime implements StreamRuntime {
       closed.complete(null);
       log.info("Runtime {} closed", nodeName);
     }
+  }
+
+  @Override
+  public dev.tributary.Health health() {
+    boolean running = isRunning();
+    java.util.Map<String, dev.tributary.ProviderHealth> each = new LinkedHashMap<>();
+    dev.tributary.HealthStatus status =
+        running ? dev.tributary.HealthStatus.UP : dev.tributary.HealthStatus.DOWN;
+    List<String> reasons = new ArrayList<>();
+    if (!running) {
+      reasons.add("runtime " + nodeName + " is not running (not started, or closed)");
+    }
+    for (PersistentStreamProvider p : providers.values()) {
+      dev.tributary.ProviderHealth h = p.health();
+      each.put(p.name(), h);
+      status = status.worst(h.status());
+      reasons.addAll(h.reasons());
+    }
+    return new dev.tributary.Health(
+        java.time.Instant.ofEpochMilli(timers.millis()), running, status, reasons, each);
   }
 
   ExecutorService pool() {

@@ -61,6 +61,8 @@ final class PullingAgent {
     NEW,
     INITIALIZING,
     RUNNING,
+    /** Stopped by an operator ({@code stopReading}): no reads, no deliveries; all else kept. */
+    SUSPENDED,
     STOPPING,
     STOPPED
   }
@@ -79,6 +81,9 @@ final class PullingAgent {
   private final String queueName;
   private final AtomicBoolean pumpRequested = new AtomicBoolean();
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+  /** What health and status read; written by this agent's thread only. */
+  final AgentView view = new AgentView();
 
   private final Map<StreamId, StreamState> streams = new HashMap<>();
   private final ReplayHost replayHost = new ReplayHost();
@@ -99,6 +104,15 @@ final class PullingAgent {
   private int inFlight;
   private boolean underPressure;
   private CompletableFuture<Void> drained;
+
+  /** Start (or stay) suspended: an operator stopped the provider's agents. */
+  private boolean holdRequested;
+
+  /** The stage of the suspension under way, or null. */
+  private CompletableFuture<Void> suspending;
+
+  /** Completes when nothing is in flight any more, while suspending. */
+  private CompletableFuture<Void> holdDrained;
 
   PullingAgent(
       AgentContext provider,
@@ -133,7 +147,7 @@ final class PullingAgent {
           if (state != State.NEW) {
             return;
           }
-          state = State.INITIALIZING;
+          setState(State.INITIALIZING);
           receiver.setDataAvailableListener(this::requestPump);
           initialize(1);
         });
@@ -168,6 +182,7 @@ final class PullingAgent {
                             delay.toMillis(),
                             unwrap(error));
                         metrics.readErrors.increment();
+                        view.readFailed(unwrap(error), timers.millis());
                         later(delay, () -> initialize(attempt + 1));
                       }
                     }));
@@ -177,8 +192,10 @@ final class PullingAgent {
     if (state != State.INITIALIZING) {
       return;
     }
-    state = State.RUNNING;
+    setState(holdRequested ? State.SUSPENDED : State.RUNNING);
     lastCleanupMillis = timers.millis();
+    view.lastAckMillis = lastCleanupMillis;
+    view.readWorked();
     for (LocalSubscription sub : provider.localSubscriptions(queueId)) {
       attachNow(sub);
     }
@@ -187,6 +204,11 @@ final class PullingAgent {
     Duration jitter =
         Duration.ofMillis(ThreadLocalRandom.current().nextLong(Math.max(period.toMillis(), 1)));
     timer = timers.scheduleWithFixedDelay(this::requestPump, jitter, period);
+    if (state == State.SUSPENDED) {
+      log.info("Queue {} of provider {}: agent starts suspended", queueId, provider.name());
+      pauseReceiver(null);
+      return;
+    }
     log.debug("Queue {} of provider {}: agent running", queueId, provider.name());
     pump();
   }
@@ -201,8 +223,8 @@ final class PullingAgent {
           if (state == State.STOPPING || state == State.STOPPED) {
             return;
           }
-          boolean wasRunning = state == State.RUNNING;
-          state = State.STOPPING;
+          boolean wasRunning = state == State.RUNNING || state == State.SUSPENDED;
+          setState(State.STOPPING);
           if (timer != null) {
             timer.cancel();
           }
@@ -234,8 +256,13 @@ final class PullingAgent {
   }
 
   private void checkDrained() {
-    if (drained != null && inFlight == 0 && !reading) {
-      drained.complete(null);
+    if (inFlight == 0 && !reading) {
+      if (drained != null) {
+        drained.complete(null);
+      }
+      if (holdDrained != null) {
+        holdDrained.complete(null);
+      }
     }
   }
 
@@ -275,7 +302,7 @@ final class PullingAgent {
                       consumers.clear();
                       implicitConsumers = 0;
                       streams.clear();
-                      state = State.STOPPED;
+                      setState(State.STOPPED);
                       publishGauges();
                       metrics.close();
                       stopped.complete(null);
@@ -319,6 +346,188 @@ final class PullingAgent {
                 + at
                 + " when an agent of this node reads the queue again (subscriptions are local to"
                 + " their node)"));
+  }
+
+  /** Sets the state and publishes it for health and status. */
+  private void setState(State next) {
+    state = next;
+    view.state =
+        switch (next) {
+          case NEW, INITIALIZING -> dev.tributary.AgentState.STARTING;
+          case RUNNING -> dev.tributary.AgentState.RUNNING;
+          case SUSPENDED -> dev.tributary.AgentState.SUSPENDED;
+          case STOPPING -> dev.tributary.AgentState.STOPPING;
+          case STOPPED -> dev.tributary.AgentState.STOPPED;
+        };
+  }
+
+  /** Running or suspended: subscriptions attach (the handshake holds) in both. */
+  private boolean isActive() {
+    return state == State.RUNNING || state == State.SUSPENDED;
+  }
+
+  // ---------------------------------------------------------------- operator stop and start
+
+  /**
+   * Suspends the agent for an operator: no more reads and no more deliveries; waits (up to {@code
+   * drainTimeout}) for the deliveries in flight, acknowledges what was delivered, then has the
+   * receiver pause and make that durable ({@link QueueAdapterReceiver#pauseReading()}). The cache,
+   * cursors and subscriptions stay, so {@link #startReading()} goes on exactly where this stopped.
+   * An agent still initializing starts suspended. Any thread; the stage completes on the pool.
+   */
+  CompletableFuture<Void> stopReading() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    exec.execute(
+        () -> {
+          holdRequested = true;
+          if (state == State.SUSPENDED && suspending != null) {
+            suspending.whenComplete((v, e) -> done.complete(null));
+            return;
+          }
+          if (state != State.RUNNING) {
+            // Starting: onInitialized suspends it. Suspended, stopping or stopped: nothing to do.
+            provider.pool().execute(() -> done.complete(null));
+            return;
+          }
+          setState(State.SUSPENDED);
+          suspending = done;
+          done.whenComplete(
+              (v, e) ->
+                  exec.execute(
+                      () -> {
+                        if (suspending == done) {
+                          suspending = null;
+                        }
+                      }));
+          CompletableFuture<Void> quiet = new CompletableFuture<>();
+          holdDrained = quiet;
+          checkDrained();
+          timers
+              .within(quiet, options.drainTimeout(), () -> "suspending queue " + queueId)
+              .whenComplete(
+                  (v, e) ->
+                      exec.execute(
+                          () -> {
+                            if (holdDrained == quiet) {
+                              holdDrained = null;
+                            }
+                            if (e != null) {
+                              log.warn(
+                                  "Queue {} of provider {}: {} delivery(ies) still in flight after"
+                                      + " drainTimeout {} while stopping the agent; they are"
+                                      + " acknowledged when they complete, after the restart",
+                                  queueId,
+                                  provider.name(),
+                                  inFlight,
+                                  options.drainTimeout());
+                            }
+                            if (state != State.SUSPENDED) {
+                              provider.pool().execute(() -> done.complete(null));
+                              return;
+                            }
+                            List<BatchContainer> delivered = purge();
+                            CompletionStage<Void> ack =
+                                delivered.isEmpty() ? ObserverRef.DONE : guardedAck(delivered);
+                            publishGauges();
+                            ack.handle((x, y) -> null)
+                                .thenRun(() -> exec.execute(() -> pauseReceiver(done)));
+                          }));
+        });
+    return done;
+  }
+
+  /** Has the receiver pause reading and flush; completes {@code done} (if any) on the pool. */
+  private void pauseReceiver(CompletableFuture<Void> done) {
+    if (state != State.SUSPENDED || !holdRequested) {
+      // Started again (or stopping) meanwhile: the receiver must not be paused now.
+      if (done != null) {
+        provider.pool().execute(() -> done.complete(null));
+      }
+      return;
+    }
+    CompletionStage<Void> paused;
+    try {
+      paused = receiver.pauseReading();
+    } catch (Throwable t) {
+      paused = CompletableFuture.failedFuture(t);
+    }
+    paused.whenComplete(
+        (v, e) -> {
+          if (e != null) {
+            log.warn(
+                "Queue {} of provider {}: the receiver failed to pause reading; what was delivered"
+                    + " is committed later",
+                queueId,
+                provider.name(),
+                unwrap(e));
+          }
+          if (done != null) {
+            provider.pool().execute(() -> done.complete(null));
+          }
+        });
+  }
+
+  /**
+   * Undoes {@link #stopReading()}: the receiver reads again, every subscription delivers from where
+   * it stopped, and the agent pumps. Any thread; the stage completes on the pool once it runs.
+   */
+  CompletableFuture<Void> startReading() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    exec.execute(
+        () -> {
+          holdRequested = false;
+          if (state != State.SUSPENDED) {
+            provider.pool().execute(() -> done.complete(null));
+            return;
+          }
+          CompletionStage<Void> resumed;
+          try {
+            resumed = receiver.resumeReading();
+          } catch (Throwable t) {
+            resumed = CompletableFuture.failedFuture(t);
+          }
+          onAgent(
+              resumed,
+              (v, e) -> {
+                if (e != null) {
+                  log.warn(
+                      "Queue {} of provider {}: the receiver failed to resume reading",
+                      queueId,
+                      provider.name(),
+                      unwrap(e));
+                }
+                if (state == State.SUSPENDED && !holdRequested) {
+                  setState(State.RUNNING);
+                  wakeAll();
+                  pump();
+                }
+                provider.pool().execute(() -> done.complete(null));
+              });
+        });
+    return done;
+  }
+
+  /** After a suspension: claims the leases given up meanwhile and lets every consumer deliver. */
+  private void wakeAll() {
+    List<StreamConsumer> all = new java.util.ArrayList<>();
+    for (StreamState st : streams.values()) {
+      if (!st.leased) {
+        st.leased = leases.claim(st.id, this);
+      }
+      for (StreamConsumer c : st.consumers) {
+        all.add(c);
+      }
+    }
+    for (StreamConsumer c : all) {
+      if (!c.closed && state == State.RUNNING) {
+        deliver(c);
+      }
+    }
+  }
+
+  /** The agent's meters, whose volatile gauges status reads. */
+  AgentMetrics metrics() {
+    return metrics;
   }
 
   // ---------------------------------------------------------------- pump
@@ -367,6 +576,7 @@ final class PullingAgent {
         return;
       }
       readAttempts = 0;
+      view.readWorked();
       if (batches == null || batches.isEmpty()) {
         publishGauges();
         return;
@@ -380,6 +590,7 @@ final class PullingAgent {
 
   private void onAsyncRead(List<BatchContainer> batches, Throwable error) {
     reading = false;
+    checkDrained();
     if (state == State.STOPPING) {
       if (error == null && batches != null && !batches.isEmpty()) {
         // Not added to the cache: never acknowledged, so read again after restart.
@@ -394,6 +605,7 @@ final class PullingAgent {
       return;
     }
     readAttempts = 0;
+    view.readWorked();
     if (batches != null && !batches.isEmpty()) {
       onBatches(batches);
       requestPump();
@@ -403,6 +615,7 @@ final class PullingAgent {
 
   private void onReadFailure(Throwable error) {
     metrics.readErrors.increment();
+    view.readFailed(error, timers.millis());
     readAttempts++;
     if (readAttempts < options.maxReadAttempts()) {
       Duration delay = options.readBackoff().delay(readAttempts);
@@ -473,6 +686,7 @@ final class PullingAgent {
   }
 
   private CompletionStage<Void> guardedAck(List<BatchContainer> delivered) {
+    view.lastAckMillis = timers.millis();
     CompletionStage<Void> ack;
     try {
       ack = receiver.messagesDelivered(delivered);
@@ -522,6 +736,9 @@ final class PullingAgent {
     metrics.underPressure = underPressure ? 1 : 0;
     metrics.activeStreams = streams.size();
     metrics.activeSubscriptions = consumers.size() + implicitConsumers;
+    if (underPressure != view.pressureSinceMillis >= 0) {
+      view.pressure(underPressure, timers.millis());
+    }
   }
 
   // ---------------------------------------------------------------- streams and subscriptions
@@ -608,7 +825,7 @@ final class PullingAgent {
     exec.execute(
         () -> {
           StreamState stream = streams.get(sub.streamId);
-          if (state == State.RUNNING
+          if (isActive()
               && stream != null
               && !sub.faulted
               && sub.observer != null
@@ -623,7 +840,7 @@ final class PullingAgent {
   }
 
   private void attachNow(LocalSubscription sub) {
-    if (state != State.RUNNING || sub.faulted || sub.observer == null) {
+    if (!isActive() || sub.faulted || sub.observer == null) {
       return;
     }
     if (consumers.containsKey(sub.id)) {

@@ -40,6 +40,12 @@ final class PullingManager {
   private boolean rerun;
   private volatile boolean closed;
 
+  /** True between stopReading and startReading; written on the manager's executor. */
+  private volatile boolean suspended;
+
+  /** When the agents were stopped by an operator, on the runtime's clock; -1 while running. */
+  private volatile long suspendedSinceMillis = -1;
+
   PullingManager(PersistentStreamProvider provider) {
     this.provider = provider;
     this.exec = new SerialExecutor(provider.pool(), "pulling manager " + provider.name());
@@ -113,6 +119,10 @@ final class PullingManager {
       StreamFailureHandler handler = provider.failureHandler(queueId);
       PullingAgent agent = new PullingAgent(provider, queueId, receiver, cache, handler);
       agents.put(queueId, agent);
+      if (suspended) {
+        // Submitted before start: the agent initializes, then stays suspended.
+        agent.stopReading();
+      }
       agent.start();
       log.debug("Provider {}: agent started for queue {}", provider.name(), queueId);
     } catch (Throwable t) {
@@ -133,6 +143,55 @@ final class PullingManager {
   /** Every running agent; for tests and close. */
   List<PullingAgent> agents() {
     return List.copyOf(agents.values());
+  }
+
+  /**
+   * Operator stop: suspends every agent (and those started later) until {@link #startReading()}.
+   * Any thread; completes once every agent drained and flushed.
+   */
+  CompletableFuture<Void> stopReading() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    exec.execute(
+        () -> {
+          if (!suspended) {
+            suspended = true;
+            suspendedSinceMillis = provider.timers().millis();
+          }
+          List<CompletableFuture<Void>> all = new ArrayList<>();
+          for (PullingAgent a : agents.values()) {
+            all.add(a.stopReading());
+          }
+          CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]))
+              .whenComplete((v, e) -> done.complete(null));
+        });
+    return done;
+  }
+
+  /** Undoes {@link #stopReading()}. Any thread; completes once every agent reads again. */
+  CompletableFuture<Void> startReading() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    exec.execute(
+        () -> {
+          suspended = false;
+          suspendedSinceMillis = -1;
+          List<CompletableFuture<Void>> all = new ArrayList<>();
+          for (PullingAgent a : agents.values()) {
+            all.add(a.startReading());
+          }
+          CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]))
+              .whenComplete((v, e) -> done.complete(null));
+        });
+    return done;
+  }
+
+  /** True while an operator has the agents stopped. */
+  boolean isSuspended() {
+    return suspended;
+  }
+
+  /** Since when an operator has the agents stopped, on the runtime's clock; -1 while running. */
+  long suspendedSinceMillis() {
+    return suspendedSinceMillis;
   }
 
   /** Stops every agent, for good. */
