@@ -106,7 +106,7 @@ final class ConsumerLoop implements Runnable {
   private volatile int commitFailureStreak;
 
   /** Partitions held by an operator (stopAgents): paused until unheld; this thread only. */
-  private final Set<TopicPartition> held = new HashSet<>();
+  private final Set<TopicPartition> heldByOperator = new HashSet<>();
 
   /** True once the group assigned this consumer its share (possibly none); any thread. */
   private volatile boolean joined;
@@ -296,7 +296,7 @@ final class ConsumerLoop implements Runnable {
         if (resume == null) {
           resume = new ArrayList<>();
         }
-        if (!held.contains(tp)) {
+        if (!heldByOperator.contains(tp)) {
           resume.add(tp);
         }
         state.paused = false;
@@ -819,7 +819,7 @@ final class ConsumerLoop implements Runnable {
     }
     for (TopicPartition tp : tps) {
       pausedPartitions.remove(tp);
-      held.remove(tp);
+      heldByOperator.remove(tp);
       awaitingStart.remove(tp);
       PartitionState s = owned.remove(tp);
       if (s != null) {
@@ -1007,7 +1007,7 @@ final class ConsumerLoop implements Runnable {
             adapter.dropState(state, this);
             adapter.ownership().released(List.of(tp), false);
             pausedPartitions.remove(tp);
-            held.remove(tp);
+            heldByOperator.remove(tp);
             Set<TopicPartition> next = new HashSet<>(consumer.assignment());
             if (next.remove(tp)) {
               consumer.assign(next);
@@ -1033,7 +1033,7 @@ final class ConsumerLoop implements Runnable {
         () -> {
           TopicPartition tp = state.tp;
           if (owned.get(tp) == state && !state.closed) {
-            held.add(tp);
+            heldByOperator.add(tp);
             state.held = true;
             if (consumer.assignment().contains(tp)) {
               consumer.pause(List.of(tp));
@@ -1058,7 +1058,7 @@ final class ConsumerLoop implements Runnable {
         () -> {
           TopicPartition tp = state.tp;
           state.held = false;
-          if (held.remove(tp)
+          if (heldByOperator.remove(tp)
               && owned.get(tp) == state
               && !pausedPartitions.contains(tp)
               && !awaitingStart.contains(tp)
@@ -1157,7 +1157,7 @@ final class ConsumerLoop implements Runnable {
     owned.clear();
     // Group mode released its partitions in the revoke callback of close(); static mode here.
     adapter.ownership().released(left, false);
-    held.clear();
+    heldByOperator.clear();
     awaitingStart.clear();
     Runnable task;
     while ((task = tasks.poll()) != null) {
