@@ -39,7 +39,11 @@ public interface EventMetadata {
       long timestampMillis,
       Map<String, byte[]> headers) {
     Objects.requireNonNull(token, "token");
-    Map<String, byte[]> h = headers == null ? Map.of() : Map.copyOf(headers);
+    // Kafka allows null header values: keep them (Map.copyOf would refuse them).
+    Map<String, byte[]> h =
+        headers == null
+            ? Map.of()
+            : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(headers));
     return new EventMetadata() {
       @Override
       public StreamSequenceToken token() {

@@ -20,4 +20,22 @@ public record SequentialItem<T>(T item, StreamSequenceToken token, EventMetadata
   public SequentialItem(T item, StreamSequenceToken token) {
     this(item, token, null);
   }
+
+  /** Equal when item and token are: the metadata describes the event, it is not part of it. */
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof SequentialItem<?> other
+        && Objects.equals(item, other.item)
+        && token.equals(other.token);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hashCode(item) * 31 + token.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return "SequentialItem[item=" + item + ", token=" + token + "]";
+  }
 }

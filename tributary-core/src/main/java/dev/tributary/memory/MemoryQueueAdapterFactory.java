@@ -139,7 +139,12 @@ public final class MemoryQueueAdapterFactory implements QueueAdapterFactory {
       }
       MemoryQueue q = queues.get(mapper.queueForStream(streamId));
       try {
-        q.enqueue(streamId, events, headers == null ? Map.of() : Map.copyOf(headers));
+        q.enqueue(
+            streamId,
+            events,
+            headers == null || headers.isEmpty()
+                ? Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(headers)));
         return CompletableFuture.completedFuture(null);
       } catch (MemoryQueueFullException e) {
         return CompletableFuture.failedFuture(e);

@@ -190,6 +190,8 @@ final class ConsumerLoop implements Runnable {
   private void iterate() throws InterruptedException {
     runTasks();
     if (settings.staticAssignment() && owned.isEmpty()) {
+      // Idle by design (nothing assigned here): as healthy as a loop that polls.
+      lastPollNanos = System.nanoTime();
       Runnable task = tasks.poll(settings.pollTimeout().toMillis(), TimeUnit.MILLISECONDS);
       if (task != null) {
         task.run();
@@ -921,6 +923,8 @@ final class ConsumerLoop implements Runnable {
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      // Out of the group until the next assignment: not ready meanwhile.
+      joined = false;
       guard("loss", () -> release(partitions, false));
     }
 

@@ -61,6 +61,10 @@ final class KafkaHealth {
         String failure = loop.failure();
         long sincePoll = loop.millisSinceLastPoll();
         if (!loop.isRunning()) {
+          if (!adapter.isClosing()) {
+            failing++;
+            reasons.add("consumer " + loop.name() + " is not running");
+          }
           continue;
         }
         if (failure != null) {

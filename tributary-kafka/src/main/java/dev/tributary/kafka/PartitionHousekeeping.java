@@ -152,7 +152,8 @@ final class PartitionHousekeeping {
     for (PartitionState s : partitions) {
       long w = s.deliveredWatermark();
       long lag = s.lag();
-      if (w != s.watchedWatermark || lag == 0 || !s.watching) {
+      // Held by stopAgents() or by an ownership listener's gate: not delivering on purpose.
+      if (w != s.watchedWatermark || lag == 0 || !s.watching || s.held || s.gated) {
         s.watchedWatermark = w;
         s.watchedSinceMillis = now;
         s.watching = true;

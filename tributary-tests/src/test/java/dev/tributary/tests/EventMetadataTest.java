@@ -168,6 +168,47 @@ class EventMetadataTest extends MemoryRuntimeTest {
     assertThat(receiver.getGetter().get(receiver.getCarrier(), "trace-id")).isEqualTo(traceId);
   }
 
+  /** Tracing must never cost a delivery: a handler that throws is logged, the events arrive. */
+  @Test
+  void aThrowingObservationHandler_neitherStopsNorRepeatsDelivery() {
+    ObservationRegistry registry = ObservationRegistry.create();
+    registry
+        .observationConfig()
+        .observationHandler(
+            new ObservationHandler<Observation.Context>() {
+              @Override
+              public boolean supportsContext(Observation.Context context) {
+                return true;
+              }
+
+              @Override
+              public void onStart(Observation.Context context) {
+                throw new IllegalStateException("broken tracing handler (start)");
+              }
+
+              @Override
+              public void onScopeOpened(Observation.Context context) {
+                throw new IllegalStateException("broken tracing handler (scope)");
+              }
+
+              @Override
+              public void onStop(Observation.Context context) {
+                throw new IllegalStateException("broken tracing handler (stop)");
+              }
+            });
+    DeliveryHarness h =
+        start(
+            MemoryQueueAdapterFactory.builder().queueCount(1).build(),
+            o -> {},
+            (x, b) -> b.observationRegistry(registry));
+    StreamId s = StreamId.of("orders", "broken-tracing");
+    h.subscribe("plain", s);
+    for (int i = 0; i < 20; i++) {
+      h.join(h.stream(s).onNext(i), "produce " + i);
+    }
+    h.awaitCount("plain", s, 20).assertExactly("plain", s, ints(0, 20)).assertNoErrors();
+  }
+
   @Test
   void withoutARegistry_nothingIsAddedToTheHeaders() {
     DeliveryHarness h = start();

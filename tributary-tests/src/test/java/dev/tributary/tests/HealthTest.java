@@ -112,6 +112,42 @@ class HealthTest extends MemoryRuntimeTest {
     h.assertExactly("slow", s, ints(0, 100)).assertInOrderNoDuplicates();
   }
 
+  /** A deliberate stop is no stall: a liveness probe must not restart a node an operator paused. */
+  @Test
+  void stoppedAgents_underPressure_longerThanTheThresholds_areNotStalled_livenessHolds() {
+    ManualTime time = new ManualTime();
+    Duration threshold = Duration.ofSeconds(30);
+    DeliveryHarness h =
+        start(
+            MemoryQueueAdapterFactory.builder().queueCount(1).build(),
+            o -> o.cacheSize(16).stallThreshold(threshold).drainTimeout(Duration.ofSeconds(1)),
+            (x, b) -> b.time(time));
+    StreamRuntime rt = h.runtime();
+    h.awaitThat("ready", () -> rt.health().readiness().ok());
+    StreamId s = StreamId.of("orders", "paused");
+    QueueId q = queueOf(s);
+    Gate gate = h.gate();
+    h.subscribe("slow", s, gate);
+    h.produce(s, ints(0, 100));
+    h.awaitThat("cache under pressure", () -> queue(rt, q).underPressureSince() != null);
+    CompletableFuture<Void> stop = rt.provider(MEM).stopAgents().toCompletableFuture();
+    // The held delivery keeps the drain waiting until drainTimeout, on the runtime's clock.
+    time.awaitScheduled(Duration.ofSeconds(1));
+    time.advance(Duration.ofSeconds(1));
+    h.join(stop, "stopAgents");
+
+    time.advance(threshold.multipliedBy(10));
+
+    Health health = rt.health();
+    assertThat(queue(rt, q).stalledSince()).isNull();
+    assertThat(health.liveness(threshold).ok()).as("%s", health.reasons()).isTrue();
+    assertThat(health.reasons()).noneMatch(r -> r.contains("stalled"));
+    gate.open();
+    h.join(rt.provider(MEM).startAgents(), "startAgents");
+    h.awaitCount("slow", s, 100);
+    h.assertDeliveredAtLeastOnce("slow", s, ints(0, 100));
+  }
+
   @Test
   void stopAgents_drainsAndDeliversNothingWhileStopped_startAgents_resumesExactly()
       throws Exception {

@@ -320,7 +320,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
         tracing.startProduce(name, id, mapper.queueForStream(id).toString(), carrier);
     CompletionStage<Void> stage;
     try {
-      stage = observation.scoped(() -> a.queueMessageBatch(id, events, null, carrier));
+      stage = Tracing.inScope(observation, () -> a.queueMessageBatch(id, events, null, carrier));
     } catch (RuntimeException e) {
       stage = CompletableFuture.failedFuture(e);
     }

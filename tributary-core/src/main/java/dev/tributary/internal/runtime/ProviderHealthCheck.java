@@ -124,8 +124,11 @@ final class ProviderHealthCheck {
               + readError);
     }
     long pressureSince = v.pressureSinceMillis;
-    Instant stalledSince = r.stalledSince();
-    if (pressureSince >= 0) {
+    // An operator's stopAgents() holds delivery on purpose: not a stall, whatever the adapter's
+    // watchdog saw (a liveness probe must not restart a node that was paused deliberately).
+    boolean suspended = state == AgentState.SUSPENDED;
+    Instant stalledSince = suspended ? null : r.stalledSince();
+    if (pressureSince >= 0 && !suspended) {
       long quietSince = Math.max(pressureSince, v.lastAckMillis);
       if (p.nowMillis() - quietSince >= p.stallThreshold().toMillis()) {
         Instant since = Instant.ofEpochMilli(quietSince);

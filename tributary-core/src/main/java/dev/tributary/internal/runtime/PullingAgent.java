@@ -518,7 +518,12 @@ final class PullingAgent {
         all.add(c);
       }
     }
+    long now = timers.millis();
     for (StreamConsumer c : all) {
+      if (c.firstFailureMillis >= 0) {
+        // Time spent suspended does not count against maxEventDeliveryTime.
+        c.firstFailureMillis = now;
+      }
       if (!c.closed && state == State.RUNNING) {
         deliver(c);
       }
@@ -1289,7 +1294,8 @@ final class PullingAgent {
     Observation observation =
         tracing.startDeliver(
             provider.name(), c.streamId, queueName, c.id(), c.nextBatch().headers());
-    return Tracing.stopWhenDone(observation, observation.scoped(() -> call(c, observer, batch)));
+    return Tracing.stopWhenDone(
+        observation, Tracing.inScope(observation, () -> call(c, observer, batch)));
   }
 
   private CompletionStage<Void> call(StreamConsumer c, ObserverRef observer, boolean batch) {

@@ -10,6 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Micrometer Observations around producing and delivering, when the runtime has an {@code
@@ -25,6 +28,7 @@ import java.util.concurrent.CompletionStage;
  * no {@code Tracing} and nothing of this runs. Thread-safe: it holds only the registry.
  */
 final class Tracing {
+  private static final Logger log = LoggerFactory.getLogger(Tracing.class);
   static final String PRODUCE = "tributary.produce";
   static final String DELIVER = "tributary.deliver";
 
@@ -34,9 +38,12 @@ final class Tracing {
     this.registry = registry;
   }
 
-  /** The tracing of {@code registry}, or null when there is none to report to. */
+  /**
+   * The tracing of {@code registry}, or null without one. A registry without handlers yet is kept:
+   * Micrometer makes its observations no-ops until handlers are added, whenever that is.
+   */
   static Tracing of(ObservationRegistry registry) {
-    return registry == null || registry.isNoop() ? null : new Tracing(registry);
+    return registry == null ? null : new Tracing(registry);
   }
 
   /**
@@ -44,6 +51,16 @@ final class Tracing {
    * must be mutable and is what the adapter then writes with the event.
    */
   Observation startProduce(
+      String provider, StreamId id, String queue, Map<String, byte[]> carrier) {
+    try {
+      return produceObservation(provider, id, queue, carrier);
+    } catch (Throwable t) {
+      log.warn("Starting the producer observation of {} failed; it is not traced", id, t);
+      return Observation.NOOP;
+    }
+  }
+
+  private Observation produceObservation(
       String provider, StreamId id, String queue, Map<String, byte[]> carrier) {
     SenderContext<Map<String, byte[]>> context =
         new SenderContext<>(
@@ -65,6 +82,16 @@ final class Tracing {
    */
   Observation startDeliver(
       String provider, StreamId id, String queue, UUID subscription, Map<String, byte[]> headers) {
+    try {
+      return deliverObservation(provider, id, queue, subscription, headers);
+    } catch (Throwable t) {
+      log.warn("Starting the delivery observation of {} failed; it is not traced", id, t);
+      return Observation.NOOP;
+    }
+  }
+
+  private Observation deliverObservation(
+      String provider, StreamId id, String queue, UUID subscription, Map<String, byte[]> headers) {
     ReceiverContext<Map<String, byte[]>> context =
         new ReceiverContext<>(
             (c, key) -> {
@@ -84,14 +111,42 @@ final class Tracing {
         .start();
   }
 
+  /**
+   * Runs {@code call} once inside {@code observation}'s scope. A handler that throws while the
+   * scope opens or closes is logged: it neither prevents the call nor repeats it.
+   */
+  static <T> T inScope(Observation observation, Supplier<T> call) {
+    Observation.Scope scope = null;
+    try {
+      scope = observation.openScope();
+    } catch (Throwable t) {
+      log.warn("Opening the scope of {} failed", observation, t);
+    }
+    try {
+      return call.get();
+    } finally {
+      if (scope != null) {
+        try {
+          scope.close();
+        } catch (Throwable t) {
+          log.warn("Closing the scope of {} failed", observation, t);
+        }
+      }
+    }
+  }
+
   /** Stops {@code observation} when {@code stage} completes, with its error if it failed. */
   static <T> CompletionStage<T> stopWhenDone(Observation observation, CompletionStage<T> stage) {
     stage.whenComplete(
         (v, e) -> {
-          if (e != null) {
-            observation.error(PullingAgent.unwrap(e));
+          try {
+            if (e != null) {
+              observation.error(PullingAgent.unwrap(e));
+            }
+            observation.stop();
+          } catch (Throwable t) {
+            log.warn("Stopping {} failed", observation, t);
           }
-          observation.stop();
         });
     return stage;
   }
