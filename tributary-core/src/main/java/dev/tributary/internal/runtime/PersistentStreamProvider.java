@@ -99,6 +99,9 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   private volatile QueueAdapterCache cacheFactory;
   private volatile StreamQueueBalancer balancer;
   private volatile PullingManager manager;
+  /** Subscriptions faulted on this node; a store may record the fault later. */
+  private final Set<UUID> faultedIds = ConcurrentHashMap.newKeySet();
+
   private volatile boolean closed;
   private volatile io.micrometer.core.instrument.Meter healthGauge;
 
@@ -489,7 +492,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
 
   <T> CompletionStage<StreamSubscriptionHandle<T>> resume(
       LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
-    if (sub.faulted) {
+    if (sub.faulted || faultedIds.contains(sub.id)) {
       return CompletableFuture.failedFuture(
           new dev.tributary.FaultedSubscriptionException(sub.id, sub.streamId, null));
     }
@@ -516,7 +519,8 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
             records -> {
               List<StreamSubscriptionHandle<T>> handles = new ArrayList<>();
               for (SubscriptionRecord r : records) {
-                if (r.faulted()) {
+                // The store may not have recorded a fault of this node's yet.
+                if (r.faulted() || faultedIds.contains(r.subscriptionId())) {
                   continue;
                 }
                 LocalSubscription sub = registry.get(r.subscriptionId());
@@ -531,6 +535,9 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
 
   @Override
   public void markFaulted(LocalSubscription sub) {
+    // Known here before the subscription leaves the registry: until the store has recorded the
+    // fault, a listing or a resume must not bring it back.
+    faultedIds.add(sub.id);
     sub.faulted = true;
     unregister(sub);
     PullingManager m = manager;
