@@ -99,6 +99,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   private volatile QueueAdapterCache cacheFactory;
   private volatile StreamQueueBalancer balancer;
   private volatile PullingManager manager;
+
   /** Subscriptions faulted on this node; a store may record the fault later. */
   private final Set<UUID> faultedIds = ConcurrentHashMap.newKeySet();
 
