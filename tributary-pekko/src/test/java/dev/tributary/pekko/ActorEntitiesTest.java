@@ -247,6 +247,29 @@ class ActorEntitiesTest {
   }
 
   @Test
+  void deliveries_startNoThreadPerEvent() {
+    // Pekko's javadsl ActorContext.ask continues on the common pool, which starts a thread per
+    // task when its parallelism is 1 (2 cores or fewer, like this project's CI machine).
+    String topic = unique("threads");
+    broker.createTopic(topic, 2);
+    bind(
+        kafka(broker, unique("g"), topic, 2).build(),
+        topic,
+        entities(Ledger.Script.ACK).build(),
+        o -> {});
+    Map<String, List<String>> expected = produce(broker, topic, 20, 5, 0);
+    await().atMost(WAIT).until(() -> ledger.ackedCount() >= 100);
+    long threadsBefore = threadsCreated();
+    produce(broker, topic, 20, 100, 5).forEach((k, v) -> expected.get(k).addAll(v));
+    await().atMost(WAIT).until(() -> ledger.ackedCount() >= 2100);
+    long started = threadsCreated() - threadsBefore - 1;
+
+    ledger.assertAckedExactly(expected);
+    assertThat(ledger.receivedCount()).as("messages, repeats included").isEqualTo(2100);
+    assertThat(started).as("threads created while 2000 events were delivered").isLessThan(50);
+  }
+
+  @Test
   void theEntitysMessage_carriesTheRecordsTimestampAndHeaders() throws Exception {
     String topic = unique("metadata");
     broker.createTopic(topic, 2);
@@ -294,6 +317,11 @@ class ActorEntitiesTest {
             .isEqualTo("t-" + key + ":" + n);
       }
     }
+  }
+
+  /** Threads created in this JVM so far: thread ids are handed out in sequence at creation. */
+  private static long threadsCreated() {
+    return new Thread(() -> {}).getId();
   }
 
   private List<String> readAll(String topic, int expected) {

@@ -106,10 +106,18 @@ class ShardedEntitiesCrashTest {
           childLog,
           () -> {
             int owned = kafka.ownedPartitions().size();
-            return owned > 0
-                && owned < PARTITIONS
-                && journal.count() >= 300
-                && CrashNode.read(deliveries).size() >= 300;
+            List<CrashNode.Delivery> delivered = CrashNode.read(deliveries);
+            if (owned == 0 || owned == PARTITIONS || delivered.size() < 300) {
+              return false;
+            }
+            // ... and b committed some of what it delivered, so that its last commit means
+            // something
+            Map<Integer, Long> c = committed(broker, group, topic);
+            return delivered.stream()
+                .anyMatch(
+                    d ->
+                        d.offset()
+                            < c.getOrDefault(ShardedEntities.partitionOf(d.key(), PARTITIONS), 0L));
           });
 
       // SIGKILL: no drain, no commit, no leave. Its last commits are what the group holds for its
