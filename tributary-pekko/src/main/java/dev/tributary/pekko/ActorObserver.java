@@ -77,12 +77,13 @@ public final class ActorObserver<T, M> implements MetadataStreamObserver<T> {
   @Override
   public CompletionStage<Void> onNext(T item, EventMetadata metadata) {
     EventContext context = EventContext.of(streamId, metadata);
-    return AskPattern.<M, org.apache.pekko.Done>askWithStatus(
+    return Replies.map(
+        AskPattern.<M, org.apache.pekko.Done>askWithStatus(
             actor,
             replyTo -> adapter.toMessage(item, context, replyTo),
             askTimeout,
-            system.scheduler())
-        .thenApply(done -> null);
+            system.scheduler()),
+        done -> null);
   }
 
   @Override

@@ -14,6 +14,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -158,13 +159,16 @@ final class EntitySupervisor<T, M> extends AbstractBehavior<EntitySupervisor.Com
       e.lastActivityNanos = System.nanoTime();
       StreamId sid = e.streamId;
       long incarnation = e.incarnation;
-      getContext()
-          .askWithStatus(
-              Done.class,
+      ActorRef<Command> self = getContext().getSelf();
+      // Not ActorContext.askWithStatus: its pipeToSelf continues on the common pool, a new thread
+      // per event on 2 cores or fewer (see Replies). This continuation only tells this actor.
+      Replies.whenComplete(
+          AskPattern.<M, Done>askWithStatus(
               e.ref,
-              settings.askTimeout(),
               replyTo -> settings.adapter().toMessage(event, d.context(), replyTo),
-              (done, failure) -> new Replied(sid, incarnation, id, failure));
+              settings.askTimeout(),
+              getContext().getSystem().scheduler()),
+          (done, failure) -> self.tell(new Replied(sid, incarnation, id, Replies.unwrap(failure))));
     } catch (RuntimeException ex) {
       // The adapter threw: a failed delivery, retried by the runtime like any other.
       e.inFlight = null;

@@ -347,7 +347,8 @@ public final class ShardedEntities<T, M>
       EventContext context = EventContext.of(streamId, metadata);
       CompletionStage<StatusReply<Done>> reply =
           entity.ask(replyTo -> adapter.toMessage(item, context, replyTo), timeout);
-      return reply.thenApply(
+      return Replies.map(
+          reply,
           r -> {
             if (r.isError()) {
               throw new java.util.concurrent.CompletionException(r.getError());

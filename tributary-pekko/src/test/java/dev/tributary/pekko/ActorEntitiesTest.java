@@ -18,8 +18,10 @@ import dev.tributary.kafka.KafkaQueueAdapterFactory;
 import dev.tributary.kafka.TopicConfig;
 import dev.tributary.spi.BackoffPolicy;
 import dev.tributary.testkit.kafka.KafkaBroker;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -28,8 +30,12 @@ import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -238,6 +244,84 @@ class ActorEntitiesTest {
         .isGreaterThanOrEqualTo(2);
     assertThat(ledger.receivedCount()).isEqualTo(49 + attempts);
     assertThat(readAll(dlt, 1)).containsExactly("k0:4");
+  }
+
+  @Test
+  void deliveries_startNoThreadPerEvent() {
+    // Pekko's javadsl ActorContext.ask continues on the common pool, which starts a thread per
+    // task when its parallelism is 1 (2 cores or fewer, like this project's CI machine).
+    String topic = unique("threads");
+    broker.createTopic(topic, 2);
+    bind(
+        kafka(broker, unique("g"), topic, 2).build(),
+        topic,
+        entities(Ledger.Script.ACK).build(),
+        o -> {});
+    Map<String, List<String>> expected = produce(broker, topic, 20, 5, 0);
+    await().atMost(WAIT).until(() -> ledger.ackedCount() >= 100);
+    long threadsBefore = threadsCreated();
+    produce(broker, topic, 20, 100, 5).forEach((k, v) -> expected.get(k).addAll(v));
+    await().atMost(WAIT).until(() -> ledger.ackedCount() >= 2100);
+    long started = threadsCreated() - threadsBefore - 1;
+
+    ledger.assertAckedExactly(expected);
+    assertThat(ledger.receivedCount()).as("messages, repeats included").isEqualTo(2100);
+    assertThat(started).as("threads created while 2000 events were delivered").isLessThan(50);
+  }
+
+  @Test
+  void theEntitysMessage_carriesTheRecordsTimestampAndHeaders() throws Exception {
+    String topic = unique("metadata");
+    broker.createTopic(topic, 2);
+    bind(
+        kafka(broker, unique("g"), topic, 2).build(),
+        topic,
+        entities(Ledger.Script.ACK).build(),
+        o -> {});
+
+    // Records written with their own timestamp (1 000 000 000 000 + n) and a "trace" header.
+    long base = 1_000_000_000_000L;
+    Map<String, List<String>> expected = new HashMap<>();
+    Properties p = broker.adminProperties();
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+      for (int n = 0; n < 10; n++) {
+        for (int k = 0; k < 20; k++) {
+          String key = "k" + k;
+          String value = key + ":" + n;
+          ProducerRecord<String, String> r =
+              new ProducerRecord<>(topic, null, base + k * 100L + n, key, value);
+          r.headers().add("trace", PekkoTestSupport.utf8("t-" + value));
+          producer.send(r).get();
+          expected.computeIfAbsent(key, x -> new ArrayList<>()).add(value);
+        }
+      }
+    }
+    await().atMost(WAIT).until(() -> ledger.ackedCount() >= 200);
+
+    ledger.assertAckedExactly(expected);
+    assertThat(ledger.receivedCount()).as("messages, repeats included").isEqualTo(200);
+    for (int k = 0; k < 20; k++) {
+      String key = "k" + k;
+      List<EventContext> contexts = ledger.contexts(key);
+      assertThat(contexts).hasSize(10);
+      for (int n = 0; n < 10; n++) {
+        EventContext ctx = contexts.get(n);
+        assertThat(ctx.key()).isEqualTo(key);
+        assertThat(ctx.timestampMillis())
+            .as("timestamp of %s:%d", key, n)
+            .isEqualTo(base + k * 100L + n);
+        assertThat(ctx.headers()).containsOnlyKeys("trace");
+        assertThat(new String(ctx.headers().get("trace"), StandardCharsets.UTF_8))
+            .isEqualTo("t-" + key + ":" + n);
+      }
+    }
+  }
+
+  /** Threads created in this JVM so far: thread ids are handed out in sequence at creation. */
+  private static long threadsCreated() {
+    return new Thread(() -> {}).getId();
   }
 
   private List<String> readAll(String topic, int expected) {

@@ -68,12 +68,30 @@ final class ClusterNodes {
           pekko.loglevel = WARNING
           """;
 
+  /**
+   * Crashes: the split brain resolver downs a node that stays unreachable for a second, so that the
+   * coordinator moves its shards. Keep-oldest without down-if-alone: of two nodes, the oldest (the
+   * one that formed the cluster) survives the other's crash.
+   */
+  static final String DOWNING =
+      """
+      pekko.cluster.downing-provider-class = "org.apache.pekko.cluster.sbr.SplitBrainResolverProvider"
+      pekko.cluster.split-brain-resolver.active-strategy = keep-oldest
+      pekko.cluster.split-brain-resolver.keep-oldest.down-if-alone = off
+      pekko.cluster.split-brain-resolver.stable-after = 1s
+      """;
+
   /** An actor system of the cluster named {@code name} ("tributary" for every node). */
   static ActorSystem<Void> node(String name) {
+    return node(name, "");
+  }
+
+  /** An actor system of the cluster named {@code name}, with {@code extraConfig} on top. */
+  static ActorSystem<Void> node(String name, String extraConfig) {
     return ActorSystem.create(
         Behaviors.empty(),
         "tributary",
-        ConfigFactory.parseString("node-name = " + name + "\n" + CONFIG));
+        ConfigFactory.parseString("node-name = " + name + "\n" + CONFIG + extraConfig));
   }
 
   static Address address(ActorSystem<?> system) {

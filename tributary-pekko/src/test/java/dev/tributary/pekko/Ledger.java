@@ -60,6 +60,7 @@ final class Ledger {
   static final MessageAdapter<String, Msg> ADAPTER = Event::new;
 
   private final Map<String, List<String>> received = new ConcurrentHashMap<>();
+  private final Map<String, List<EventContext>> contexts = new ConcurrentHashMap<>();
   private final Map<String, List<String>> acked = new ConcurrentHashMap<>();
   private final Map<String, List<StreamSequenceToken>> ackedTokens = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> created = new ConcurrentHashMap<>();
@@ -88,6 +89,7 @@ final class Ledger {
           Event e = (Event) msg;
           assertThat(e.context().key()).isEqualTo(key);
           received.computeIfAbsent(key, k -> synchronizedList()).add(e.value());
+          contexts.computeIfAbsent(key, k -> synchronizedList()).add(e.context());
           receivedCount.incrementAndGet();
           int copy =
               copies
@@ -151,6 +153,11 @@ final class Ledger {
 
   List<String> received(String key) {
     return copy(received.get(key));
+  }
+
+  /** The contexts of the messages {@code key} received, in the order of {@link #received}. */
+  List<EventContext> contexts(String key) {
+    return copy(contexts.get(key));
   }
 
   List<String> acked(String key) {

@@ -68,8 +68,16 @@ final class PekkoTestSupport {
   /** A Kafka provider with test-friendly timings and string values. */
   static KafkaQueueAdapterFactory.Builder kafka(
       KafkaBroker broker, String group, String topic, int partitions) {
+    return kafka(broker.bootstrapServers(), group, topic, partitions);
+  }
+
+  /**
+   * A Kafka provider with test-friendly timings and string values, for a JVM without the broker.
+   */
+  static KafkaQueueAdapterFactory.Builder kafka(
+      String bootstrapServers, String group, String topic, int partitions) {
     return KafkaQueueAdapterFactory.builder()
-        .bootstrapServers(broker.bootstrapServers())
+        .bootstrapServers(bootstrapServers)
         .consumerGroupId(group)
         .topic(topic, TopicConfig.autoCreate(partitions, (short) 1).withValueSerde(Serdes.String()))
         .commitInterval(Duration.ofMillis(100))
@@ -129,6 +137,55 @@ final class PekkoTestSupport {
       return out;
     } catch (Exception e) {
       throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * The group's commits of {@code topic}, by partition: the offset and what Tributary's metadata
+   * says was delivered above it.
+   */
+  static Map<Integer, Commit> commits(KafkaBroker broker, String group, String topic) {
+    try (Admin admin = broker.admin()) {
+      Map<TopicPartition, OffsetAndMetadata> m =
+          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+      Map<Integer, Commit> out = new HashMap<>();
+      m.forEach(
+          (tp, o) -> {
+            if (tp.topic().equals(topic) && o != null) {
+              out.put(tp.partition(), Commit.of(o.offset(), o.metadata()));
+            }
+          });
+      return out;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * A commit as Tributary writes it: the offset, and in the metadata ({@code "trb1:"} and the
+   * URL-safe Base64 of a bit set whose bit i is offset {@code offset + 1 + i}) the offsets above it
+   * that were delivered already. A record is done, never delivered again, when it is below the
+   * offset or listed.
+   */
+  record Commit(long offset, java.util.BitSet above) {
+    static Commit of(long offset, String metadata) {
+      java.util.BitSet bits = new java.util.BitSet();
+      if (metadata != null && metadata.startsWith("trb1:")) {
+        bits =
+            java.util.BitSet.valueOf(
+                java.util.Base64.getUrlDecoder().decode(metadata.substring(5)));
+      }
+      return new Commit(offset, bits);
+    }
+
+    @Override
+    public String toString() {
+      return offset + (above.isEmpty() ? "" : "+" + above.cardinality() + " listed");
+    }
+
+    boolean done(long recordOffset) {
+      long i = recordOffset - offset - 1;
+      return recordOffset < offset || (i >= 0 && i < Integer.MAX_VALUE && above.get((int) i));
     }
   }
 

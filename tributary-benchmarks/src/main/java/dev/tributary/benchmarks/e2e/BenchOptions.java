@@ -86,7 +86,8 @@ public final class BenchOptions {
         "  --keys K                 distinct keys = streams [10000]",
         "  --runs N                 measured runs per system, alternating [5; sweeps and latency 3]",
         "  --warmups N              unmeasured runs per system first [1]",
-        "  --systems LIST           any of raw,tributary,pc [raw,tributary,pc; latency raw,tributary]",
+        "  --systems LIST           any of raw,tributary,pekko,pc [raw,tributary,pc; latency",
+        "                           raw,tributary]; pekko = Tributary + Pekko local entities",
         "  --pc-records N           records Parallel Consumer reads per run [200000]",
         "  --rate R                 latency mode: records per second [10000]",
         "  --seconds S              latency mode: seconds of producing per run [30]",
@@ -162,9 +163,9 @@ public final class BenchOptions {
             o.systems = new LinkedHashSet<>();
             for (String s : value.split(",")) {
               String t = s.trim().toLowerCase(Locale.ROOT);
-              if (!Set.of("raw", "tributary", "pc").contains(t)) {
+              if (!Set.of("raw", "tributary", "pekko", "pc").contains(t)) {
                 throw new IllegalArgumentException(
-                    "--systems: '" + s + "' is not one of raw, tributary, pc");
+                    "--systems: '" + s + "' is not one of raw, tributary, pekko, pc");
               }
               o.systems.add(t);
             }

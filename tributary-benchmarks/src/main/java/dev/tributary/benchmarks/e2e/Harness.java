@@ -19,7 +19,7 @@ public final class Harness {
     this.options = options;
   }
 
-  /** The systems the options select, in a, b, c order. */
+  /** The systems the options select, in a, b, b', c order. */
   public static List<SystemUnderTest> select(BenchKafka kafka, BenchOptions options) {
     List<SystemUnderTest> systems = new ArrayList<>();
     if (options.systems.contains("raw")) {
@@ -27,6 +27,9 @@ public final class Harness {
     }
     if (options.systems.contains("tributary")) {
       systems.add(new TributarySystem(kafka, options));
+    }
+    if (options.systems.contains("pekko")) {
+      systems.add(new PekkoEntitiesSystem(kafka, options));
     }
     if (options.systems.contains("pc")) {
       systems.add(new ParallelConsumerSystem(kafka));

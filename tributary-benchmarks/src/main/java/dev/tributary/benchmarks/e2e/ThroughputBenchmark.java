@@ -89,6 +89,8 @@ public final class ThroughputBenchmark {
             rows));
     report.print("");
     ratioLine(results, "tributary", "raw", "b/a Tributary / raw consumer", 0.8, ">= 0.8x");
+    ratioLine(results, "pekko", "tributary", "b'/b Pekko entities / raw Tributary", Double.NaN, "");
+    ratioLine(results, "pekko", "raw", "b'/a Pekko entities / raw consumer", Double.NaN, "");
     ratioLine(results, "tributary", "pc", "b/c Tributary / Parallel Consumer", 10, ">= 10x");
     ratioLine(results, "raw", "pc", "a/c raw consumer / Parallel Consumer", Double.NaN, "");
     report.print("");
@@ -129,6 +131,7 @@ public final class ThroughputBenchmark {
     return switch (system) {
       case "raw" -> "(a) raw KafkaConsumer";
       case "tributary" -> "(b) Tributary";
+      case "pekko" -> "(b') Tributary + Pekko local entities";
       case "pc" -> "(c) Parallel Consumer";
       default -> system;
     };

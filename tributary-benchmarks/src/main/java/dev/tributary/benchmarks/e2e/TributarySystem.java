@@ -237,7 +237,7 @@ public final class TributarySystem implements SystemUnderTest {
     return new Started(runtimes, factories, start);
   }
 
-  private KafkaQueueAdapterFactory factory(
+  KafkaQueueAdapterFactory factory(
       RunSpec spec, String group, Supplier<CompletableFuture<Void>> hold, boolean staticShare) {
     KafkaQueueAdapterFactory.Builder kb =
         KafkaQueueAdapterFactory.builder()
