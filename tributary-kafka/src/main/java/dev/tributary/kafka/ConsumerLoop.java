@@ -819,7 +819,7 @@ final class ConsumerLoop implements Runnable {
     }
     for (TopicPartition tp : tps) {
       pausedPartitions.remove(tp);
-      held.remove(tp);
+      this.held.remove(tp); // the operator's hold (stopAgents), not the local list
       awaitingStart.remove(tp);
       PartitionState s = owned.remove(tp);
       if (s != null) {
