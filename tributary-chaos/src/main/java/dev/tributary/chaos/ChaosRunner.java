@@ -79,7 +79,7 @@ final class ChaosRunner {
       broker.createTopic(topic, config.partitions());
       broker.createTopic(dlt, 1);
       for (int i = 0; i < config.initialNodes(); i++) {
-        startNode();
+        startNode("INITIAL_START");
       }
       awaitCondition(
           "the initial nodes to start",
@@ -207,6 +207,10 @@ final class ChaosRunner {
   }
 
   private void startNode() {
+    startNode("NODE_START");
+  }
+
+  private void startNode(String kind) {
     String name = "node-" + ++nodeCount;
     List<String> args = new ArrayList<>();
     args.addAll(List.of("--bootstrap", broker.bootstrapServers(), "--topic", topic));
@@ -217,7 +221,7 @@ final class ChaosRunner {
       args.addAll(List.of("--consumer-prop", kv));
     }
     NodeProcess n = NodeProcess.start(name, config.dir(), args);
-    record("NODE_START", name, "pid " + n.pid());
+    record(kind, name, "pid " + n.pid());
     live.add(n);
   }
 
@@ -246,7 +250,7 @@ final class ChaosRunner {
       n.send(NodeCommand.clear());
     }
     if (live.isEmpty()) {
-      startNode();
+      startNode("HEAL_START");
     }
     record("HEALED", "all", "");
   }
@@ -271,7 +275,7 @@ final class ChaosRunner {
 
   private void closeAll() {
     for (NodeProcess n : live) {
-      record("NODE_CLOSE", n.name(), "end of run");
+      record("END_CLOSE", n.name(), "end of run");
       closing.add(CompletableFuture.runAsync(() -> closeNode(n), closer));
     }
     live.clear();

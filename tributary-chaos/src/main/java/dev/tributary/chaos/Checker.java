@@ -237,7 +237,7 @@ final class Checker {
         }
       }
     }
-    longestStall(r, partitionProgress, events, stallTimeoutMs);
+    longestStall(r, partitionProgress, events, faults, stallTimeoutMs);
     failovers(r, deliveries, events, faults);
     return r.build();
   }
@@ -276,6 +276,7 @@ final class Checker {
       Report.Builder r,
       Map<Integer, List<long[]>> progress,
       List<NodeEvent> events,
+      List<Fault> faults,
       long stallTimeoutMs) {
     for (Map.Entry<Integer, List<long[]>> e : progress.entrySet()) {
       List<long[]> marks = new ArrayList<>(); // {time, +1 produced | -1 resolved}
@@ -315,7 +316,7 @@ final class Checker {
                         && ev.partition() == r.longestStallPartition
                         && ev.time() >= start
                         && ev.time() <= end + 1000);
-    boolean owned = ownedThroughout(events, r.longestStallPartition, start, end);
+    boolean owned = ownedThroughout(events, faults, r.longestStallPartition, start, end);
     r.watchdog =
         reported
             ? "reported"
@@ -323,15 +324,24 @@ final class Checker {
                 ? "not expected (shorter than stallTimeout " + stallTimeoutMs + " ms)"
                 : owned
                     ? "NOT reported although a live node owned the partition"
-                    : "not reported: no live node owned the partition (a crashed member's"
-                        + " partitions wait for the session timeout)";
+                    : "not reported: no live node owned the partition (a SIGKILLed member's"
+                        + " partitions wait for its session timeout)";
   }
 
-  /** Whether some node had the partition assigned (and not released) during the whole window. */
+  /**
+   * Whether some live node had the partition assigned (not released, not killed) during the whole
+   * window.
+   */
   private static boolean ownedThroughout(
-      List<NodeEvent> events, int partition, long start, long end) {
+      List<NodeEvent> events, List<Fault> faults, int partition, long start, long end) {
     Map<String, Long> assignedAt = new HashMap<>();
     List<NodeEvent> sorted = new ArrayList<>(events);
+    for (Fault f : faults) {
+      if (f.kind().equals("NODE_KILL")) {
+        // a killed node releases nothing, but owns nothing any more either
+        sorted.add(new NodeEvent(f.target(), 'R', partition, f.time(), false));
+      }
+    }
     sorted.sort(Comparator.comparingLong(NodeEvent::time));
     for (NodeEvent e : sorted) {
       if (e.partition() != partition) {
