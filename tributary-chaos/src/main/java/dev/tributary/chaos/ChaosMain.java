@@ -18,9 +18,9 @@ import java.util.Set;
  *
  * <p>Options: {@code -seed N} (default: random, printed), {@code -duration SECONDS} (default 120),
  * {@code -faults-per-kind N} (default: 2 per minute), {@code -only KIND,KIND} (fault kinds, see
- * {@link FaultSchedule.Kind}), {@code -consumer-prop k=v} (repeatable, passed to every node), {@code
- * -dir PATH} (default {@code target/chaos/seed-N}). Exits 1 when the run lost a record, broke an
- * order or repeated an event it cannot explain.
+ * {@link FaultSchedule.Kind}), {@code -consumer-prop k=v} (repeatable, passed to every node),
+ * {@code -dir PATH} (default {@code target/chaos/seed-N}). Exits 1 when the run lost a record,
+ * broke an order or repeated an event it cannot explain.
  */
 public final class ChaosMain {
 

@@ -13,9 +13,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Writes the run's records at a steady rate on a thread of its own: keys {@code k0..k(K-1)} in turn,
- * each with its own sequence 0, 1, 2, ..., with {@code acks=all} and the idempotent producer, and
- * appends every acknowledged record (with its partition and offset) or failed send to {@code
+ * Writes the run's records at a steady rate on a thread of its own: keys {@code k0..k(K-1)} in
+ * turn, each with its own sequence 0, 1, 2, ..., with {@code acks=all} and the idempotent producer,
+ * and appends every acknowledged record (with its partition and offset) or failed send to {@code
  * produced.ledger}. {@link #injectPoison(int)} makes the next records undecodable.
  */
 final class ChaosProducer implements AutoCloseable {

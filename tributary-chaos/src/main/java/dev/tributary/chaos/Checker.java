@@ -243,9 +243,9 @@ final class Checker {
   }
 
   /**
-   * Why {@code again} repeats {@code first}: the first node crashed after delivering it, or lost the
-   * partition without a commit after delivering it, or had already released the partition when the
-   * event completed (in flight at the hand-over, past the drain timeout). Anything else is
+   * Why {@code again} repeats {@code first}: the first node crashed after delivering it, or lost
+   * the partition without a commit after delivering it, or had already released the partition when
+   * the event completed (in flight at the hand-over, past the drain timeout). Anything else is
    * unexplained: a graceful hand-over or close commits what was delivered.
    */
   private static String explain(
@@ -284,7 +284,8 @@ final class Checker {
         marks.add(new long[] {pr[0], 1});
         marks.add(new long[] {pr[1], -1});
       }
-      marks.sort(Comparator.<long[]>comparingLong(m -> m[0]).thenComparingLong(m -> m[1]));
+      // a record produced and resolved at the same instant: production first
+      marks.sort(Comparator.<long[]>comparingLong(m -> m[0]).thenComparingLong(m -> -m[1]));
       long lag = 0;
       long since = 0;
       for (long[] m : marks) {

@@ -36,8 +36,8 @@ record FaultSchedule(List<Entry> entries) {
   record Entry(long atMs, Kind kind, long value, long durationMs) {}
 
   /**
-   * {@code perKind} faults of each kind in {@code kinds} at uniformly drawn instants between 10 % and
-   * 85 % of the run, so that the run starts and ends calm.
+   * {@code perKind} faults of each kind in {@code kinds} at uniformly drawn instants between 10 %
+   * and 85 % of the run, so that the run starts and ends calm.
    */
   static FaultSchedule generate(long seed, long durationMs, int perKind, Set<Kind> kinds) {
     Random rnd = new Random(seed);

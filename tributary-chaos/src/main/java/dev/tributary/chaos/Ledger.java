@@ -17,8 +17,8 @@ import java.util.List;
  *       offset node run epoch callTime doneTime} (a processed event; {@code epoch} counts this
  *       node's assignments of the partition, so {@code node/partition/epoch} names a delivery run);
  *       {@code A|R|L partition time} (assigned, revoked after its commit, lost without commit);
- *       {@code S partition time 1|0} (the stall watchdog's gauge); {@code H key seq time durationMs}
- *       (a held stage); {@code CLOSED time};
+ *       {@code S partition time 1|0} (the stall watchdog's gauge); {@code H key seq time
+ *       durationMs} (a held stage); {@code CLOSED time};
  *   <li>the producer's file ({@code produced.ledger}): {@code P key seq partition offset time
  *       poison} for every acknowledged record, {@code F key seq time error} for a failed send;
  *   <li>the runner's file ({@code faults.ledger}): {@code X time kind target detail}.

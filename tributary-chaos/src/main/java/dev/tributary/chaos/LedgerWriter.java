@@ -15,12 +15,13 @@ import java.util.concurrent.LinkedBlockingQueue;
  * An append-only ledger file with group commit: lines are queued, one thread writes every queued
  * line with a single {@code write} and only then completes their stages.
  *
- * <p>A write goes straight to the file (no user-space buffer), so once a stage completed the line is
- * in the operating system's page cache and survives a SIGKILL of this process. A node acknowledges
- * an event to the runtime only after its line's stage completed, so an event the runtime may commit
- * is always in the ledger; a line still queued when the process is killed belongs to an event that
- * was never acknowledged, and is therefore delivered again by the next owner. (A machine crash could
- * lose the page cache too; the suite kills processes, not machines, so it does not fsync.)
+ * <p>A write goes straight to the file (no user-space buffer), so once a stage completed the line
+ * is in the operating system's page cache and survives a SIGKILL of this process. A node
+ * acknowledges an event to the runtime only after its line's stage completed, so an event the
+ * runtime may commit is always in the ledger; a line still queued when the process is killed
+ * belongs to an event that was never acknowledged, and is therefore delivered again by the next
+ * owner. (A machine crash could lose the page cache too; the suite kills processes, not machines,
+ * so it does not fsync.)
  */
 final class LedgerWriter implements AutoCloseable {
 

@@ -2,10 +2,10 @@ package dev.tributary.chaos;
 
 /**
  * A command the runner sends to a node on its stdin, one per line: {@code slow DELAY_MS
- * DURATION_MS} (every event takes DELAY_MS for DURATION_MS), {@code throw DURATION_MS} (the observer
- * fails every event for that long; the runtime retries), {@code hold DURATION_MS} (the next event's
- * stage, and so its key, does not complete for that long), {@code clear} (ends every consumer
- * fault), {@code close} (graceful close, then exit).
+ * DURATION_MS} (every event takes DELAY_MS for DURATION_MS), {@code throw DURATION_MS} (the
+ * observer fails every event for that long; the runtime retries), {@code hold DURATION_MS} (the
+ * next event's stage, and so its key, does not complete for that long), {@code clear} (ends every
+ * consumer fault), {@code close} (graceful close, then exit).
  */
 record NodeCommand(Kind kind, long value, long durationMs) {
 

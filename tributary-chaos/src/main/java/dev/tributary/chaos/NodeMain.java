@@ -29,17 +29,17 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * One Tributary node of a chaos run, in a JVM of its own: a runtime with an implicit subscription on
- * the chaos topic whose observer appends every event it processed to this node's ledger, and
+ * One Tributary node of a chaos run, in a JVM of its own: a runtime with an implicit subscription
+ * on the chaos topic whose observer appends every event it processed to this node's ledger, and
  * acknowledges it only once the line is in the file (see {@link LedgerWriter}).
  *
  * <p>It also writes its partition ownership changes ({@code A}, {@code R}, {@code L}), the stall
- * watchdog's gauge changes ({@code S}) and its start and close to the ledger (line formats in {@link
- * Ledger}). It reads commands from stdin, one per line (see {@link NodeCommand}); stdin closing means
- * the runner is gone, and the node halts.
+ * watchdog's gauge changes ({@code S}) and its start and close to the ledger (line formats in
+ * {@link Ledger}). It reads commands from stdin, one per line (see {@link NodeCommand}); stdin
+ * closing means the runner is gone, and the node halts.
  *
- * <p>Usage: {@code NodeMain --bootstrap B --topic T --dlt D --group G --node N --ledger FILE --run R
- * [--partitions P] [--consumer-prop k=v]... [--stall-timeout-ms MS] [--drain-timeout-ms MS]}.
+ * <p>Usage: {@code NodeMain --bootstrap B --topic T --dlt D --group G --node N --ledger FILE --run
+ * R [--partitions P] [--consumer-prop k=v]... [--stall-timeout-ms MS] [--drain-timeout-ms MS]}.
  */
 public final class NodeMain {
 
@@ -85,7 +85,8 @@ public final class NodeMain {
         KafkaQueueAdapterFactory.builder()
             .bootstrapServers(a.required("bootstrap"))
             .consumerGroupId(a.required("group"))
-            .topic(topic, TopicConfig.existing().withValueDeserializer(new ChaosValueDeserializer()))
+            .topic(
+                topic, TopicConfig.existing().withValueDeserializer(new ChaosValueDeserializer()))
             .deadLetterTopic(a.required("dlt"))
             .stallTimeout(Duration.ofMillis(Long.parseLong(a.get("stall-timeout-ms", "5000"))))
             .partitionOwnershipListener(new OwnershipLog());
@@ -103,8 +104,7 @@ public final class NodeMain {
             .threads(2)
             .build();
     runtime.start();
-    scheduler.scheduleWithFixedDelay(
-        () -> sampleStalls(registry), 250, 250, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(() -> sampleStalls(registry), 250, 250, TimeUnit.MILLISECONDS);
     ledger.append(Ledger.start(node, run, System.currentTimeMillis())).join();
     System.out.println("READY " + node);
     System.out.flush();
@@ -280,5 +280,4 @@ public final class NodeMain {
       return values.getOrDefault(name, List.of());
     }
   }
-
 }

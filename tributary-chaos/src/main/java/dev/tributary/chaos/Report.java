@@ -65,7 +65,10 @@ record Report(
 
   /** Whether the run kept every promise: nothing lost, order kept, every duplicate explained. */
   boolean passed() {
-    return lost == 0 && orderViolations == 0 && unexplainedDuplicates() == 0 && poisonDelivered == 0;
+    return lost == 0
+        && orderViolations == 0
+        && unexplainedDuplicates() == 0
+        && poisonDelivered == 0;
   }
 
   /** One row of the table in docs/reliability.md. */
@@ -114,7 +117,9 @@ record Report(
     b.append("poison delivered    ").append(poisonDelivered).append('\n');
     b.append("unexpected          ").append(unexpected).append('\n');
     b.append("longest stall       ").append(longestStallMs).append(" ms on partition ");
-    b.append(longestStallPartition).append(" from ").append(Instant.ofEpochMilli(longestStallStart));
+    b.append(longestStallPartition)
+        .append(" from ")
+        .append(Instant.ofEpochMilli(longestStallStart));
     b.append("; watchdog: ").append(watchdog).append('\n');
     b.append("failover after kill ").append(failoversMs).append(" ms\n");
     b.append("nodes started       ").append(nodes).append('\n');
