@@ -34,6 +34,10 @@ public final class ChaosMain {
     Set<FaultSchedule.Kind> kinds = EnumSet.allOf(FaultSchedule.Kind.class);
     List<String> props = new ArrayList<>();
     Path dir = null;
+    if (args.length == 2 && args[0].equals("-check")) {
+      recheck(Path.of(args[1]));
+      return;
+    }
     for (int i = 0; i < args.length; i++) {
       String v = i + 1 < args.length ? args[i + 1] : null;
       switch (args[i]) {
@@ -66,6 +70,24 @@ public final class ChaosMain {
     Report report = new ChaosRunner(config).run();
     System.out.println(report);
     System.out.println(report.tableRow(seed, duration));
+    System.exit(report.passed() ? 0 : 1);
+  }
+
+  /** Checks a finished run's directory again (its ledgers and saved dead letters). */
+  private static void recheck(Path dir) {
+    long end;
+    try {
+      end = Long.parseLong(java.nio.file.Files.readString(dir.resolve("end.time")).trim());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    Report report =
+        Checker.check(
+            dir,
+            Checker.loadDeadLetters(dir),
+            ChaosConfig.defaults(0, Duration.ZERO, 0, dir).stallTimeoutMs(),
+            end);
+    System.out.println(report);
     System.exit(report.passed() ? 0 : 1);
   }
 }

@@ -133,12 +133,11 @@ final class ChaosRunner {
       closeAll();
       long end = System.currentTimeMillis();
       faults.close();
-      Report report =
-          Checker.check(
-              config.dir(),
-              Checker.readDeadLetters(broker.bootstrapServers(), dlt),
-              config.stallTimeoutMs(),
-              end);
+      List<Checker.DeadLetter> deadLetters =
+          Checker.readDeadLetters(broker.bootstrapServers(), dlt);
+      Checker.saveDeadLetters(config.dir(), deadLetters);
+      Files.writeString(config.dir().resolve("end.time"), Long.toString(end));
+      Report report = Checker.check(config.dir(), deadLetters, config.stallTimeoutMs(), end);
       Files.writeString(config.dir().resolve("report.txt"), report + "\n");
       return report;
     } catch (IOException e) {

@@ -93,6 +93,30 @@ final class Checker {
     return h == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
   }
 
+  /** Writes the dead letters to {@code deadletters.ledger}, so that a run can be checked again. */
+  static void saveDeadLetters(java.nio.file.Path dir, List<DeadLetter> deadLetters) {
+    StringBuilder b = new StringBuilder();
+    for (DeadLetter d : deadLetters) {
+      b.append("DL\t").append(d.partition()).append('\t').append(d.offset()).append('\t');
+      b.append(d.reason()).append('\t').append(d.time()).append('\n');
+    }
+    try {
+      Files.writeString(dir.resolve("deadletters.ledger"), b.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The dead letters {@link #saveDeadLetters} wrote. */
+  static List<DeadLetter> loadDeadLetters(java.nio.file.Path dir) {
+    List<DeadLetter> out = new ArrayList<>();
+    for (String[] l : Ledger.read(dir.resolve("deadletters.ledger"))) {
+      out.add(
+          new DeadLetter(Integer.parseInt(l[1]), Long.parseLong(l[2]), l[3], Long.parseLong(l[4])));
+    }
+    return out;
+  }
+
   /** Checks a run directory; {@code deadLetters} come from {@link #readDeadLetters}. */
   static Report check(Path dir, List<DeadLetter> deadLetters, long stallTimeoutMs, long endTime) {
     Map<String, Produced> produced = new HashMap<>();
@@ -268,7 +292,35 @@ final class Checker {
         return "in flight at hand-over";
       }
     }
+    for (NodeEvent e : events) {
+      if (e.node().equals(first.node())
+          && e.partition() == first.partition()
+          && e.kind() == 'R'
+          && e.time() >= first.done()
+          && brokerDownAround(e.time(), faults)) {
+        return "released while the broker was down (its commit failed)";
+      }
+    }
     return "unexplained";
+  }
+
+  /**
+   * Whether {@code time} falls in a broker outage: from a kill to a few seconds after the restart
+   * completed, when a commit attempted during the outage times out.
+   */
+  private static boolean brokerDownAround(long time, List<Fault> faults) {
+    long killedAt = -1;
+    for (Fault f : faults) {
+      if (f.kind().equals("BROKER_KILL")) {
+        killedAt = f.time();
+      } else if (f.kind().equals("BROKER_RESTART") && killedAt >= 0) {
+        if (time >= killedAt && time <= f.time() + 5_000) {
+          return true;
+        }
+        killedAt = -1;
+      }
+    }
+    return killedAt >= 0 && time >= killedAt;
   }
 
   /** The longest time a partition had records produced and not yet resolved, without progress. */
