@@ -1,0 +1,315 @@
+package dev.tributary.chaos;
+
+import dev.tributary.testkit.kafka.KafkaBroker;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one chaos run: a local broker (a forked {@code kafka.Kafka} JVM), a producer, node JVMs in
+ * one consumer group, and the seeded fault schedule; then heals everything, waits until every
+ * produced record was resolved (or the settle time-out passed), closes the nodes and checks the
+ * ledgers.
+ */
+final class ChaosRunner {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ChaosRunner.class);
+
+  private final ChaosConfig config;
+  private final Random targets;
+  private final List<NodeProcess> live = new ArrayList<>();
+  private final List<CompletableFuture<Void>> closing = new ArrayList<>();
+  private final ExecutorService closer =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "chaos-node-closer");
+            t.setDaemon(true);
+            return t;
+          });
+  private final String topic;
+  private final String dlt;
+  private final String group;
+  private final String run;
+  private KafkaBroker broker;
+  private LedgerWriter faults;
+  private int nodeCount;
+
+  ChaosRunner(ChaosConfig config) {
+    this.config = config;
+    this.targets = new Random(config.seed() * 31 + 7);
+    this.topic = "chaos-" + config.seed();
+    this.dlt = topic + "-dlt";
+    this.group = "chaos-group-" + config.seed();
+    this.run = "seed-" + config.seed() + "-" + System.currentTimeMillis();
+  }
+
+  /** Runs the schedule and returns the checker's report. */
+  Report run() {
+    try {
+      Files.createDirectories(config.dir());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    FaultSchedule schedule =
+        FaultSchedule.generate(
+            config.seed(), config.duration().toMillis(), config.faultsPerKind(), config.kinds());
+    LOG.info(
+        "chaos run {}: seed {}, {} s, {} faults, ledgers in {}",
+        run,
+        config.seed(),
+        config.duration().toSeconds(),
+        schedule.entries().size(),
+        config.dir());
+    broker = KafkaBroker.builder().backend("local").heap("384m").build();
+    faults = new LedgerWriter(config.dir().resolve("faults.ledger"));
+    try {
+      broker.start();
+      broker.createTopic(topic, config.partitions());
+      broker.createTopic(dlt, 1);
+      for (int i = 0; i < config.initialNodes(); i++) {
+        startNode("INITIAL_START");
+      }
+      awaitCondition(
+          "the initial nodes to start",
+          Duration.ofSeconds(90),
+          () -> live.stream().allMatch(NodeProcess::isReady));
+      try (ChaosProducer producer =
+          new ChaosProducer(
+              broker.bootstrapServers(),
+              topic,
+              config.keys(),
+              config.ratePerSecond(),
+              config.dir())) {
+        producer.start();
+        long start = System.nanoTime();
+        List<FaultSchedule.Entry> pending = new ArrayList<>(schedule.entries());
+        List<long[]> brokerRestarts = new ArrayList<>(); // {atNanos}
+        while (!pending.isEmpty() || !brokerRestarts.isEmpty()) {
+          long nextFault =
+              pending.isEmpty()
+                  ? Long.MAX_VALUE
+                  : start + TimeUnit.MILLISECONDS.toNanos(pending.get(0).atMs());
+          long nextRestart = brokerRestarts.isEmpty() ? Long.MAX_VALUE : brokerRestarts.get(0)[0];
+          long at = Math.min(nextFault, nextRestart);
+          waitUntil(at);
+          if (nextRestart <= nextFault) {
+            brokerRestarts.remove(0);
+            restartBroker();
+          } else {
+            FaultSchedule.Entry e = pending.remove(0);
+            if (apply(e, producer)) {
+              brokerRestarts.add(
+                  new long[] {System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(e.durationMs())});
+            }
+          }
+        }
+        waitUntil(start + config.duration().toNanos());
+        producer.stop();
+        LOG.info(
+            "records: {} sent, {} acknowledged, {} failed",
+            producer.sent(),
+            producer.acked(),
+            producer.failed());
+      }
+      heal();
+      long settleStart = System.nanoTime();
+      Report settled = awaitSettled();
+      LOG.info(
+          "settled in {} ms: lost {}",
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - settleStart),
+          settled.lost());
+      closeAll();
+      long end = System.currentTimeMillis();
+      faults.close();
+      List<Checker.DeadLetter> deadLetters =
+          Checker.readDeadLetters(broker.bootstrapServers(), dlt);
+      Checker.saveDeadLetters(config.dir(), deadLetters);
+      Files.writeString(config.dir().resolve("end.time"), Long.toString(end));
+      Report report = Checker.check(config.dir(), deadLetters, config.stallTimeoutMs(), end);
+      Files.writeString(config.dir().resolve("report.txt"), report + "\n");
+      return report;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      for (NodeProcess n : live) {
+        n.kill();
+      }
+      closer.shutdownNow();
+      broker.close();
+    }
+  }
+
+  /** Applies one fault; true for a broker kill, whose restart the caller schedules. */
+  private boolean apply(FaultSchedule.Entry e, ChaosProducer producer) {
+    switch (e.kind()) {
+      case BROKER_KILL -> {
+        if (!broker.isRunning()) {
+          record("SKIPPED", "broker", "BROKER_KILL while down");
+          return false;
+        }
+        record("BROKER_KILL", "broker", "down " + e.durationMs() + " ms");
+        broker.kill();
+        return true;
+      }
+      case NODE_KILL -> {
+        if (live.size() <= 1) {
+          startNode();
+          return false;
+        }
+        NodeProcess n = live.remove(targets.nextInt(live.size()));
+        record("NODE_KILL", n.name(), "pid " + n.pid());
+        n.kill();
+      }
+      case NODE_CLOSE -> {
+        if (live.size() <= 1) {
+          startNode();
+          return false;
+        }
+        NodeProcess n = live.remove(targets.nextInt(live.size()));
+        record("NODE_CLOSE", n.name(), "");
+        closing.add(CompletableFuture.runAsync(() -> closeNode(n), closer));
+      }
+      case NODE_START -> {
+        if (live.size() >= config.maxNodes()) {
+          record("SKIPPED", "node", "NODE_START at " + live.size() + " nodes");
+          return false;
+        }
+        startNode();
+      }
+      case SLOW -> command(e, NodeCommand.slow(e.value(), e.durationMs()));
+      case THROW -> command(e, NodeCommand.throwing(e.durationMs()));
+      case HOLD -> command(e, NodeCommand.hold(e.durationMs()));
+      case POISON -> {
+        record("POISON", "producer", e.value() + " records");
+        producer.injectPoison((int) e.value());
+      }
+    }
+    return false;
+  }
+
+  private void command(FaultSchedule.Entry e, NodeCommand c) {
+    NodeProcess n = live.get(targets.nextInt(live.size()));
+    record(e.kind().name(), n.name(), c.line());
+    n.send(c);
+  }
+
+  private void startNode() {
+    startNode("NODE_START");
+  }
+
+  private void startNode(String kind) {
+    String name = "node-" + ++nodeCount;
+    List<String> args = new ArrayList<>();
+    args.addAll(List.of("--bootstrap", broker.bootstrapServers(), "--topic", topic));
+    args.addAll(List.of("--dlt", dlt, "--group", group, "--run", run));
+    args.addAll(List.of("--stall-timeout-ms", Long.toString(config.stallTimeoutMs())));
+    args.addAll(List.of("--drain-timeout-ms", Long.toString(config.drainTimeoutMs())));
+    for (String kv : config.nodeConsumerProperties()) {
+      args.addAll(List.of("--consumer-prop", kv));
+    }
+    NodeProcess n = NodeProcess.start(name, config.dir(), args);
+    record(kind, name, "pid " + n.pid());
+    live.add(n);
+  }
+
+  private void closeNode(NodeProcess n) {
+    boolean ok = n.close(Duration.ofSeconds(60));
+    if (ok && n.exitValue() == 0) {
+      record("NODE_CLOSED", n.name(), "exit 0");
+    } else {
+      record("NODE_CLOSE_FAILED", n.name(), ok ? "exit " + n.exitValue() : "did not exit in 60 s");
+      LOG.error("{} did not close cleanly; its log:\n{}", n.name(), n.logTail());
+      n.kill();
+    }
+  }
+
+  private void restartBroker() {
+    broker.restart();
+    record("BROKER_RESTART", "broker", "");
+  }
+
+  /** Ends every fault: the broker runs, consumer faults are cleared, at least one node lives. */
+  private void heal() {
+    if (!broker.isRunning()) {
+      restartBroker();
+    }
+    for (NodeProcess n : live) {
+      n.send(NodeCommand.clear());
+    }
+    if (live.isEmpty()) {
+      startNode("HEAL_START");
+    }
+    record("HEALED", "all", "");
+  }
+
+  private Report awaitSettled() {
+    long deadline = System.nanoTime() + config.settleTimeout().toNanos();
+    Report last;
+    while (true) {
+      last =
+          Checker.check(
+              config.dir(),
+              Checker.readDeadLetters(broker.bootstrapServers(), dlt),
+              config.stallTimeoutMs(),
+              System.currentTimeMillis());
+      if (last.lost() == 0 || System.nanoTime() > deadline) {
+        return last;
+      }
+      LOG.info("waiting for {} records", last.lost());
+      parkMillis(2_000);
+    }
+  }
+
+  private void closeAll() {
+    for (NodeProcess n : live) {
+      record("END_CLOSE", n.name(), "end of run");
+      closing.add(CompletableFuture.runAsync(() -> closeNode(n), closer));
+    }
+    live.clear();
+    CompletableFuture.allOf(closing.toArray(new CompletableFuture<?>[0]))
+        .orTimeout(120, TimeUnit.SECONDS)
+        .join();
+  }
+
+  private void record(String kind, String target, String detail) {
+    LOG.info("fault {} {} {}", kind, target, detail);
+    faults.append(Ledger.fault(System.currentTimeMillis(), kind, target, detail));
+  }
+
+  /** Waits for a scheduled instant (the schedule's clock, not a synchronisation). */
+  private static void waitUntil(long nanos) {
+    for (long wait = nanos - System.nanoTime(); wait > 0; wait = nanos - System.nanoTime()) {
+      LockSupport.parkNanos(wait);
+    }
+  }
+
+  private static void parkMillis(long ms) {
+    waitUntil(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms));
+  }
+
+  private void awaitCondition(String what, Duration timeout, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        StringBuilder logs = new StringBuilder();
+        for (NodeProcess n : live) {
+          logs.append("\n--- ").append(n.name()).append('\n').append(n.logTail());
+        }
+        throw new IllegalStateException("timed out waiting for " + what + logs);
+      }
+      parkMillis(200);
+    }
+  }
+}
