@@ -277,8 +277,10 @@ final class Checker {
     for (Fault f : faults) {
       if (f.kind().equals("NODE_KILL")
           && f.target().equals(first.node())
-          && f.time() >= first.done()) {
-        return "crash of " + "the first node";
+          && f.time() >= first.done()
+          && again.done() >= f.time()
+          && !releasedBetween(events, first, f.time())) {
+        return "crash of the first node";
       }
     }
     for (NodeEvent e : events) {
@@ -302,6 +304,20 @@ final class Checker {
       }
     }
     return "unexplained";
+  }
+
+  /** Whether the first node released the partition after the delivery and before {@code time}. */
+  private static boolean releasedBetween(List<NodeEvent> events, Delivery first, long time) {
+    for (NodeEvent e : events) {
+      if (e.node().equals(first.node())
+          && e.partition() == first.partition()
+          && (e.kind() == 'R' || e.kind() == 'L')
+          && e.time() >= first.done()
+          && e.time() <= time) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
