@@ -819,7 +819,8 @@ final class ConsumerLoop implements Runnable {
     }
     for (TopicPartition tp : tps) {
       pausedPartitions.remove(tp);
-      held.remove(tp);
+      // The field (partitions an operator holds), not the local list of what this loop released.
+      this.held.remove(tp);
       awaitingStart.remove(tp);
       PartitionState s = owned.remove(tp);
       if (s != null) {
