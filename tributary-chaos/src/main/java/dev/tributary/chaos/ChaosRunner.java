@@ -4,6 +4,7 @@ import dev.tributary.testkit.kafka.KafkaBroker;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +61,12 @@ final class ChaosRunner {
   Report run() {
     try {
       Files.createDirectories(config.dir());
+      // A run directory reused (CI's fixed one) must not add a previous run's lines to this one's.
+      try (Stream<Path> old = Files.list(config.dir())) {
+        for (Path p : old.filter(Files::isRegularFile).toList()) {
+          Files.delete(p);
+        }
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
