@@ -98,6 +98,23 @@ public interface AsyncStream<T> {
   CompletionStage<StreamSubscriptionHandle<T>> subscribeFrom(
       StreamObserver<T> observer, Instant time);
 
+  /**
+   * Subscribes the subscriber at {@code subscriber}, which may live on any node of the cluster, to
+   * every event produced after the returned stage completes: a cluster-wide subscription.
+   *
+   * <p>Its record goes to the runtime's {@link dev.tributary.spi.PubSubStore}; whichever node owns
+   * the stream's queue, now or after a hand-over, resolves the address with its {@link
+   * dev.tributary.spi.SubscriberResolver} and delivers to it. The stage completes once that node's
+   * agent holds a cursor for the subscription and the store carried its confirmation back, or fails
+   * after the provider's {@code subscribeTimeout}.
+   *
+   * @throws IllegalStateException when the runtime has no subscriber resolver, or its store is not
+   *     shared by the cluster (cross-node delivery then needs {@code KafkaPubSubStore}; on one node
+   *     the in-memory store is enough)
+   */
+  @Incubating
+  CompletionStage<StreamSubscriptionHandle<T>> subscribe(SubscriberAddress subscriber);
+
   /** The stream's explicit subscriptions, as fresh handles (for {@code resume} after a restart). */
   CompletionStage<List<StreamSubscriptionHandle<T>>> subscriptions();
 }

@@ -81,6 +81,7 @@ public interface StreamRuntime extends AutoCloseable {
     private ObservationRegistry observationRegistry;
     private StreamFilter streamFilter;
     private PubSubStore pubSubStore;
+    private dev.tributary.spi.SubscriberResolver subscriberResolver;
     private RuntimeTime time;
     private Clock clock;
     private Integer threads;
@@ -189,6 +190,20 @@ public interface StreamRuntime extends AutoCloseable {
     }
 
     /**
+     * Sets how the addresses of cluster-wide subscriptions ({@link
+     * AsyncStream#subscribe(SubscriberAddress)}) become observers on this node; tributary-pekko's
+     * {@code PekkoSubscribers} delivers to actors anywhere in the cluster. [none: only observers of
+     * this JVM can subscribe]
+     */
+    @Incubating
+    public Builder subscriberResolver(dev.tributary.spi.SubscriberResolver resolver) {
+      once("subscriberResolver", subscriberResolver);
+      subscriberResolver =
+          Objects.requireNonNull(resolver, "subscriberResolver was null but it must be set");
+      return this;
+    }
+
+    /**
      * Sets the runtime's time: the clock of inactivity, delivery deadlines and latencies, and the
      * scheduler of every delay (read ticks, retry backoffs, the initialization, subscribe and drain
      * time-outs); adapters get it too, as {@code ProviderContext.time()}. The caller owns it: the
@@ -266,7 +281,8 @@ public interface StreamRuntime extends AutoCloseable {
               clock != null ? clock : Clock.systemUTC(),
               threads != null ? threads : Runtime.getRuntime().availableProcessors(),
               nodeName != null ? nodeName : "tributary",
-              observationRegistry));
+              observationRegistry,
+              subscriberResolver));
     }
 
     private static void once(String name, Object current) {

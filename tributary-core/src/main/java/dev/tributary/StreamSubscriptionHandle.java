@@ -1,5 +1,6 @@
 package dev.tributary;
 
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 
@@ -40,4 +41,23 @@ public interface StreamSubscriptionHandle<T> {
 
   /** Replaces the observer with a batch observer, keeping the position. */
   CompletionStage<StreamSubscriptionHandle<T>> resume(BatchStreamObserver<T> observer);
+
+  /**
+   * Points a cluster-wide subscription at a new subscriber (after the subscriber's node restarted,
+   * say), keeping its id and position. The stage completes once the node that owns the stream's
+   * queue delivers to the new address.
+   *
+   * @throws IllegalArgumentException when the subscription is not cluster-wide ({@link
+   *     #subscriber()} is empty): resume it with an observer instead
+   */
+  @Incubating
+  default CompletionStage<StreamSubscriptionHandle<T>> resume(SubscriberAddress subscriber) {
+    throw new UnsupportedOperationException("resume(SubscriberAddress) is not supported here");
+  }
+
+  /** The address a cluster-wide subscription delivers to; empty for an observer of one JVM. */
+  @Incubating
+  default Optional<SubscriberAddress> subscriber() {
+    return Optional.empty();
+  }
 }

@@ -52,6 +52,22 @@ interface AgentContext {
   /** Records that an explicit subscription was faulted, everywhere. */
   void markFaulted(LocalSubscription sub);
 
+  /**
+   * The agent of {@code queueId}, the home queue of {@code sub}'s stream, holds a cursor for it:
+   * completes the subscribe handshake (for a cluster-wide subscription, by confirming its revision
+   * in the store). Any thread; must not block.
+   */
+  void attached(LocalSubscription sub, QueueId queueId);
+
+  /**
+   * Completes once this node knows every subscription that the store held when called (the store's
+   * {@code sync()}); an agent waits for it before it attaches its queue's subscriptions.
+   */
+  java.util.concurrent.CompletionStage<Void> subscriptionsSynced();
+
+  /** The agent of {@code queueId} attached its queue's subscriptions and starts reading. */
+  void queueStarted(QueueId queueId);
+
   /** Which agent delivers each stream now. */
   StreamLeases leases();
 

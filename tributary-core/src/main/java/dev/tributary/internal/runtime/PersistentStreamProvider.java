@@ -106,6 +106,9 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   private volatile boolean closed;
   private volatile io.micrometer.core.instrument.Meter healthGauge;
 
+  /** Cluster-wide subscriptions; null when the store is not shared. */
+  private volatile ClusterSubscriptions cluster;
+
   PersistentStreamProvider(
       PersistentStreamRuntime runtime,
       RuntimeConfig.ProviderSpec spec,
@@ -157,6 +160,13 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
         }
       }
     }
+    PubSubStore store = runtime.pubSubStore();
+    if (store.isShared()) {
+      // Before any agent exists: every agent then finds the store's subscriptions registered.
+      ClusterSubscriptions c = new ClusterSubscriptions(this, store, runtime.subscriberResolver());
+      cluster = c;
+      c.start();
+    }
     manager = new PullingManager(this);
     if (a.direction().reads()) {
       balancer.start(mapper, manager::queueDistributionChanged);
@@ -203,6 +213,10 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     if (gauge != null) {
       runtime.meterRegistry().remove(gauge);
       healthGauge = null;
+    }
+    ClusterSubscriptions c = cluster;
+    if (c != null) {
+      c.close();
     }
     closeQuietly(balancer);
     closeQuietly(adapter);
@@ -376,6 +390,37 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
             });
   }
 
+  /** A cluster-wide subscription: through the shared store, to whichever node owns the queue. */
+  <T> CompletionStage<StreamSubscriptionHandle<T>> subscribe(
+      StreamId id, dev.tributary.SubscriberAddress subscriber, String filterData) {
+    requireStarted("subscribe " + subscriber + " to " + id);
+    return requireCluster("subscribe " + subscriber + " to " + id)
+        .subscribe(id, subscriber, filterData)
+        .thenApply(sub -> new SubscriptionHandle<T>(this, sub));
+  }
+
+  private ClusterSubscriptions requireCluster(String what) {
+    ClusterSubscriptions c = cluster;
+    if (c == null) {
+      throw new IllegalStateException(
+          "cannot "
+              + what
+              + ": the runtime's subscription store "
+              + runtime.pubSubStore().getClass().getName()
+              + " is not shared by the cluster (isShared() is false); use a shared store such as"
+              + " KafkaPubSubStore");
+    }
+    if (runtime.subscriberResolver() == null) {
+      throw new IllegalStateException(
+          "cannot "
+              + what
+              + ": the runtime has no subscriberResolver, so no node could deliver to the address;"
+              + " set StreamRuntime.Builder.subscriberResolver (tributary-pekko: PekkoSubscribers)"
+              + " on every node");
+    }
+    return c;
+  }
+
   CompletionStage<StreamSequenceToken> tokenAt(StreamId id, Instant time) {
     QueueAdapter a = requireStarted("look up a token of " + id);
     try {
@@ -477,6 +522,9 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   }
 
   CompletionStage<Void> unsubscribe(LocalSubscription sub) {
+    if (sub.addressed) {
+      return requireCluster("unsubscribe " + sub.id).unsubscribe(sub);
+    }
     forget(sub);
     PullingManager m = manager;
     if (m == null) {
@@ -491,8 +539,34 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     return CompletableFuture.allOf(detached);
   }
 
+  /** Points a cluster-wide subscription at a new address. */
+  <T> CompletionStage<StreamSubscriptionHandle<T>> resume(
+      LocalSubscription sub, dev.tributary.SubscriberAddress subscriber) {
+    if (sub.faulted || faultedIds.contains(sub.id)) {
+      return CompletableFuture.failedFuture(
+          new dev.tributary.FaultedSubscriptionException(sub.id, sub.streamId, null));
+    }
+    return requireCluster("resume " + sub.id + " at " + subscriber)
+        .resume(sub, subscriber)
+        .thenApply(
+            v -> {
+              LocalSubscription now = registry.get(sub.id);
+              return new SubscriptionHandle<T>(this, now != null ? now : sub);
+            });
+  }
+
   <T> CompletionStage<StreamSubscriptionHandle<T>> resume(
       LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
+    if (sub.addressed) {
+      throw new IllegalArgumentException(
+          "subscription "
+              + sub.id
+              + " to "
+              + sub.streamId
+              + " is cluster-wide (it delivers to "
+              + sub.subscriber
+              + "); resume it with a SubscriberAddress");
+    }
     if (sub.faulted || faultedIds.contains(sub.id)) {
       return CompletableFuture.failedFuture(
           new dev.tributary.FaultedSubscriptionException(sub.id, sub.streamId, null));
@@ -521,12 +595,16 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
               List<StreamSubscriptionHandle<T>> handles = new ArrayList<>();
               for (SubscriptionRecord r : records) {
                 // The store may not have recorded a fault of this node's yet.
-                if (r.faulted() || faultedIds.contains(r.subscriptionId())) {
+                if (r.faulted() || r.removed() || faultedIds.contains(r.subscriptionId())) {
                   continue;
                 }
                 LocalSubscription sub = registry.get(r.subscriptionId());
                 if (sub == null) {
-                  sub = new LocalSubscription(r.subscriptionId(), id, r.filterData(), null, null);
+                  sub =
+                      r.addressed()
+                          ? new LocalSubscription(r)
+                          : new LocalSubscription(
+                              r.subscriptionId(), id, r.filterData(), null, null);
                 }
                 handles.add(new SubscriptionHandle<>(this, sub));
               }
@@ -536,21 +614,114 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
 
   @Override
   public void markFaulted(LocalSubscription sub) {
+    dropFaulted(sub);
+    runtime.pubSubStore().put(sub.record(name).asFaulted());
+  }
+
+  /** Forgets a subscription that was faulted (here, or on another node: the store says so). */
+  void dropFaulted(LocalSubscription sub) {
     // Known here before the subscription leaves the registry: until the store has recorded the
     // fault, a listing or a resume must not bring it back.
     faultedIds.add(sub.id);
     sub.faulted = true;
+    drop(sub);
+  }
+
+  /**
+   * Drops {@code sub} from the registry and from every agent; completes once nothing more will be
+   * delivered to it by this node.
+   */
+  CompletionStage<Void> drop(LocalSubscription sub) {
     unregister(sub);
     PullingManager m = manager;
-    if (m != null) {
-      // A stream reachable from several queues has the subscription in each of their agents.
-      for (PullingAgent agent : m.agents()) {
-        agent.detach(sub.id);
+    if (m == null) {
+      return ObserverRef.DONE;
+    }
+    // A stream reachable from several queues has the subscription in each of their agents.
+    List<PullingAgent> agents = m.agents();
+    CompletableFuture<?>[] detached = new CompletableFuture<?>[agents.size()];
+    for (int i = 0; i < detached.length; i++) {
+      detached[i] = agents.get(i).detach(sub.id);
+    }
+    return CompletableFuture.allOf(detached);
+  }
+
+  /** The registered subscription {@code id}, or null. */
+  LocalSubscription registered(UUID id) {
+    return registry.get(id);
+  }
+
+  /**
+   * Registers a cluster-wide subscription the store told of, and attaches it at this node's agent
+   * of its queue, if any (and at the other agents that track its stream).
+   */
+  void registerAndAttach(LocalSubscription sub) {
+    if (registry.putIfAbsent(sub.id, sub) != null) {
+      return;
+    }
+    byStream.computeIfAbsent(sub.streamId, k -> ConcurrentHashMap.newKeySet()).add(sub);
+    PullingManager m = manager;
+    StreamQueueMapper qm = mapper;
+    if (m == null || qm == null) {
+      return;
+    }
+    QueueId home = qm.queueForStream(sub.streamId);
+    for (PullingAgent agent : m.agents()) {
+      if (agent.queueId().equals(home)) {
+        agent.attach(sub);
+      } else {
+        agent.attachIfTracking(sub);
       }
     }
-    runtime
-        .pubSubStore()
-        .put(new SubscriptionRecord(sub.id, name, sub.streamId, sub.filterData, true));
+  }
+
+  /**
+   * A cluster-wide subscription has a new revision (a new subscriber, resolved into {@code
+   * sub.observer}): this node's agent of its queue, if any, switches to it and confirms.
+   */
+  void repoint(LocalSubscription sub) {
+    PullingAgent agent = ownerOf(sub.streamId);
+    if (agent == null) {
+      return;
+    }
+    ObserverRef observer = sub.observer;
+    if (observer == null) {
+      // Unresolvable: attaching again faults it.
+      agent.detach(sub.id).thenRun(() -> agent.attach(sub));
+    } else {
+      agent.resume(sub, observer, null);
+    }
+  }
+
+  /** True when an agent of this node holds the home queue of {@code id}. */
+  boolean ownsActively(StreamId id) {
+    PullingAgent agent = ownerOf(id);
+    return agent != null && agent.holdsQueue();
+  }
+
+  @Override
+  public void attached(LocalSubscription sub, QueueId queueId) {
+    if (sub.addressed) {
+      ClusterSubscriptions c = cluster;
+      if (c != null) {
+        c.attached(sub);
+      }
+    } else if (!sub.attached.isDone()) {
+      pool().execute(() -> sub.attached.complete(null));
+    }
+  }
+
+  @Override
+  public CompletionStage<Void> subscriptionsSynced() {
+    return cluster == null ? ObserverRef.DONE : runtime.pubSubStore().sync();
+  }
+
+  @Override
+  public void queueStarted(QueueId queueId) {
+    ClusterSubscriptions c = cluster;
+    if (c != null) {
+      c.queueStarted(queueId);
+    }
   }
 
   /** True when {@code queueId} is the queue the mapper assigns {@code id} to. */

@@ -33,6 +33,7 @@ final class PersistentStreamRuntime implements StreamRuntime {
   private final Tracing tracing;
   private final StreamFilter streamFilter;
   private final PubSubStore pubSubStore;
+  private final dev.tributary.spi.SubscriberResolver subscriberResolver;
   private final String nodeName;
   private final ThreadPoolExecutor pool;
   private final TimerThreadTime ownTimer;
@@ -48,6 +49,7 @@ final class PersistentStreamRuntime implements StreamRuntime {
     this.tracing = Tracing.of(config.observationRegistry());
     this.streamFilter = config.streamFilter();
     this.pubSubStore = config.pubSubStore();
+    this.subscriberResolver = config.subscriberResolver();
     this.nodeName = config.nodeName();
     int threads = config.threads();
     this.pool =
@@ -106,6 +108,8 @@ final class PersistentStreamRuntime implements StreamRuntime {
     }
     List<PersistentStreamProvider> done = new ArrayList<>();
     try {
+      // Before the providers: their agents attach the subscriptions it holds.
+      pubSubStore.start().toCompletableFuture().join();
       for (PersistentStreamProvider p : providers.values()) {
         p.start();
         done.add(p);
@@ -163,6 +167,11 @@ final class PersistentStreamRuntime implements StreamRuntime {
       CompletableFuture.allOf(stops.toArray(new CompletableFuture<?>[0])).join();
       for (PersistentStreamProvider p : providers.values()) {
         p.release();
+      }
+      try {
+        pubSubStore.close();
+      } catch (RuntimeException e) {
+        log.warn("Runtime {}: closing the subscription store failed", nodeName, e);
       }
     } finally {
       timers.close();
@@ -227,5 +236,10 @@ final class PersistentStreamRuntime implements StreamRuntime {
 
   PubSubStore pubSubStore() {
     return pubSubStore;
+  }
+
+  /** Turns addresses of cluster-wide subscriptions into observers; null for none. */
+  dev.tributary.spi.SubscriberResolver subscriberResolver() {
+    return subscriberResolver;
   }
 }

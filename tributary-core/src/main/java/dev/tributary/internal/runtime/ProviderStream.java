@@ -102,6 +102,13 @@ final class ProviderStream<T> implements AsyncStream<T> {
   }
 
   @Override
+  public CompletionStage<StreamSubscriptionHandle<T>> subscribe(
+      dev.tributary.SubscriberAddress subscriber) {
+    Objects.requireNonNull(subscriber, "subscriber");
+    return provider.subscribe(id, subscriber, null);
+  }
+
+  @Override
   public CompletionStage<List<StreamSubscriptionHandle<T>>> subscriptions() {
     return provider.subscriptions(id);
   }

@@ -95,7 +95,8 @@ final class PullingAgent {
   private final Map<UUID, StreamConsumer> consumers = new HashMap<>();
 
   private int implicitConsumers;
-  private State state = State.NEW;
+  // Volatile for holdsQueue(); written only on the agent.
+  private volatile State state = State.NEW;
   private RuntimeTime.Cancellable timer;
   private boolean reading;
   private boolean readRetryScheduled;
@@ -188,7 +189,55 @@ final class PullingAgent {
                     }));
   }
 
+  /**
+   * The receiver is ready: once this node has seen every subscription the store held when it took
+   * the queue over (a cluster-wide subscription made on another node included), the agent attaches
+   * them and starts reading.
+   */
   private void onInitialized() {
+    onInitialized(1);
+  }
+
+  private void onInitialized(int attempt) {
+    if (state != State.INITIALIZING) {
+      return;
+    }
+    CompletionStage<Void> synced;
+    try {
+      synced = provider.subscriptionsSynced();
+    } catch (Throwable t) {
+      synced = CompletableFuture.failedFuture(t);
+    }
+    if (synced instanceof CompletableFuture<Void> f
+        && f.isDone()
+        && !f.isCompletedExceptionally()) {
+      run();
+      return;
+    }
+    timers
+        .within(synced, options.initQueueTimeout(), () -> "reading the subscription store")
+        .whenComplete(
+            (v, error) ->
+                exec.execute(
+                    () -> {
+                      if (error == null) {
+                        run();
+                      } else if (state == State.INITIALIZING) {
+                        Duration delay = options.readBackoff().delay(attempt);
+                        log.warn(
+                            "Queue {} of provider {}: the subscription store did not catch up"
+                                + " (attempt {}); the agent waits and asks again in {} ms",
+                            queueId,
+                            provider.name(),
+                            attempt,
+                            delay.toMillis(),
+                            unwrap(error));
+                        later(delay, () -> onInitialized(attempt + 1));
+                      }
+                    }));
+  }
+
+  private void run() {
     if (state != State.INITIALIZING) {
       return;
     }
@@ -199,6 +248,7 @@ final class PullingAgent {
     for (LocalSubscription sub : provider.localSubscriptions(queueId)) {
       attachNow(sub);
     }
+    provider.queueStarted(queueId);
     Duration period = options.getQueueMessagesTimerPeriod();
     // A random first tick spreads the agents' reads over the period.
     Duration jitter =
@@ -364,6 +414,11 @@ final class PullingAgent {
   /** Running or suspended: subscriptions attach (the handshake holds) in both. */
   private boolean isActive() {
     return state == State.RUNNING || state == State.SUSPENDED;
+  }
+
+  /** True while the agent holds its queue: it attached the queue's subscriptions. Any thread. */
+  boolean holdsQueue() {
+    return isActive();
   }
 
   // ---------------------------------------------------------------- operator stop and start
@@ -764,6 +819,10 @@ final class PullingAgent {
     // another queue that carries events of the stream too delivers them from its first batch.
     boolean home = !subs.isEmpty() && provider.isHomeQueue(id, queueId);
     for (LocalSubscription sub : subs) {
+      if (home && !sub.faulted && sub.observer == null && sub.unresolvable != null) {
+        faultUnresolvable(sub);
+        continue;
+      }
       if (sub.faulted || sub.observer == null || consumers.containsKey(sub.id)) {
         continue;
       }
@@ -845,6 +904,10 @@ final class PullingAgent {
   }
 
   private void attachNow(LocalSubscription sub) {
+    if (isActive() && !sub.faulted && sub.observer == null && sub.unresolvable != null) {
+      faultUnresolvable(sub);
+      return;
+    }
     if (!isActive() || sub.faulted || sub.observer == null) {
       return;
     }
@@ -1058,10 +1121,35 @@ final class PullingAgent {
     }
   }
 
+  /** The home agent holds a cursor for {@code sub}: the provider completes the handshake. */
   private void completeAttach(LocalSubscription sub) {
-    if (!sub.attached.isDone()) {
-      provider.pool().execute(() -> sub.attached.complete(null));
+    provider.attached(sub, queueId);
+  }
+
+  /**
+   * A cluster-wide subscription whose address the resolver rejected: it can never be delivered to,
+   * so it is faulted (only the queue's owner does this), and the failure handler is told.
+   */
+  private void faultUnresolvable(LocalSubscription sub) {
+    RuntimeException why = sub.unresolvable;
+    log.warn(
+        "Queue {} of provider {}: the subscriber {} of subscription {} to {} cannot be resolved;"
+            + " the subscription is faulted",
+        queueId,
+        provider.name(),
+        sub.subscriber,
+        sub.id,
+        sub.streamId,
+        why);
+    metrics.faultedSubscriptions.increment();
+    try {
+      failureHandler.onSubscriptionFailure(
+          new DeliveryFailure(
+              provider.name(), queueId, sub.id, sub.streamId, null, null, false, why));
+    } catch (Throwable e) {
+      log.warn("Queue {}: failure handler threw for subscription {}", queueId, sub.id, e);
     }
+    provider.markFaulted(sub);
   }
 
   /**
@@ -1083,14 +1171,17 @@ final class PullingAgent {
               sub.startToken = token;
             }
             attachNow(sub);
-          } else if (token != null) {
-            // An open stage stays open (it is ignored): its observer is not called again before
-            // it completes.
-            c.close();
-            c.reopen(openCursor(sub, token), token);
-            deliver(c);
-          } else if (c.waiting) {
-            deliver(c);
+          } else {
+            if (token != null) {
+              // An open stage stays open (it is ignored): its observer is not called again before
+              // it completes.
+              c.close();
+              c.reopen(openCursor(sub, token), token);
+              deliver(c);
+            } else if (c.waiting) {
+              deliver(c);
+            }
+            completeAttach(sub);
           }
           provider.pool().execute(() -> done.complete(null));
         });
@@ -1403,7 +1494,11 @@ final class PullingAgent {
     }
     boolean fault;
     try {
-      fault = !c.implicit && failureHandler.shouldFaultSubscriptionOnError();
+      // A subscriber that can never receive again is faulted whatever the handler says.
+      fault =
+          !c.implicit
+              && (unwrap(error) instanceof dev.tributary.SubscriberGoneException
+                  || failureHandler.shouldFaultSubscriptionOnError());
     } catch (Throwable t) {
       fault = false;
     }

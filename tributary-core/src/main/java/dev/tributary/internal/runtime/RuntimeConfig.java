@@ -28,6 +28,8 @@ import java.util.function.Function;
  * @param threads worker threads
  * @param nodeName this node's name for threads, logs and metrics
  * @param observationRegistry where producing and delivering are observed (traced); null for none
+ * @param subscriberResolver turns addresses of cluster-wide subscriptions into observers; null for
+ *     none
  */
 public record RuntimeConfig(
     List<ProviderSpec> providers,
@@ -39,7 +41,8 @@ public record RuntimeConfig(
     Clock clock,
     int threads,
     String nodeName,
-    ObservationRegistry observationRegistry) {
+    ObservationRegistry observationRegistry,
+    dev.tributary.spi.SubscriberResolver subscriberResolver) {
 
   /** One provider's configuration. */
   public record ProviderSpec(

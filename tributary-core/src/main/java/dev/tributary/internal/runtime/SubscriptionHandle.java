@@ -63,6 +63,27 @@ final class SubscriptionHandle<T> implements StreamSubscriptionHandle<T> {
     return provider.resume(subscription, ObserverRef.of(observer), null);
   }
 
+  @Override
+  public CompletionStage<StreamSubscriptionHandle<T>> resume(
+      dev.tributary.SubscriberAddress subscriber) {
+    Objects.requireNonNull(subscriber, "subscriber");
+    if (!subscription.addressed) {
+      throw new IllegalArgumentException(
+          "subscription "
+              + subscription.id
+              + " to "
+              + subscription.streamId
+              + " delivers to an observer of one JVM; resume it with an observer");
+    }
+    use("resume()");
+    return provider.resume(subscription, subscriber);
+  }
+
+  @Override
+  public java.util.Optional<dev.tributary.SubscriberAddress> subscriber() {
+    return java.util.Optional.ofNullable(subscription.subscriber);
+  }
+
   private void use(String call) {
     if (!used.compareAndSet(false, true)) {
       throw new IllegalStateException(
