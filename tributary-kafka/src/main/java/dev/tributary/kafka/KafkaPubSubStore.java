@@ -31,6 +31,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -84,7 +85,7 @@ import org.slf4j.LoggerFactory;
  * one partition, orders every change.
  */
 @Incubating
-public final class KafkaPubSubStore implements PubSubStore {
+public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KafkaPubSubStore.class);
 
   /** Default {@link Builder#topic}. */
@@ -269,7 +270,7 @@ public final class KafkaPubSubStore implements PubSubStore {
 
   /**
    * Writes {@code record} under its provider, stream and subscription id, replacing the previous
-   * one; the stage completes once every in-sync replica has it.
+   * one; the stage completes once every in-sync replica has it and this node has applied it.
    */
   @Override
   public CompletionStage<Void> put(SubscriptionRecord record) {
@@ -290,7 +291,8 @@ public final class KafkaPubSubStore implements PubSubStore {
 
   /**
    * Writes a tombstone for the subscription's confirmation and then for the subscription; the stage
-   * completes once both are acknowledged. The listeners are told once, by {@code onRemove}.
+   * completes once both are acknowledged and applied here. The listeners are told once, by {@code
+   * onRemove}.
    */
   @Override
   public CompletionStage<Void> remove(String providerName, StreamId streamId, UUID subscriptionId) {
@@ -422,7 +424,7 @@ public final class KafkaPubSubStore implements PubSubStore {
                 }
                 long[] targets = new long[n];
                 offsets.forEach((tp, info) -> targets[tp.partition()] = info.offset());
-                tail.await(targets, done);
+                tail.await(targets, done, true);
               });
     } catch (RuntimeException e) {
       done.completeExceptionally(
@@ -568,19 +570,28 @@ public final class KafkaPubSubStore implements PubSubStore {
       return;
     }
     AtomicInteger left = new AtomicInteger(writes.size());
+    AtomicLong last = new AtomicLong(-1);
     for (Write w : writes) {
       try {
         producer.send(
             new ProducerRecord<>(settings.topic(), partition, w.key(), w.value()),
             (metadata, error) -> {
-              Runnable complete =
-                  error != null
-                      ? () -> done.completeExceptionally(failure(what, provider, streamId, error))
-                      : () -> {
-                        if (left.decrementAndGet() == 0) {
-                          done.complete(null);
-                        }
-                      };
+              Runnable complete;
+              if (error != null) {
+                complete =
+                    () -> done.completeExceptionally(failure(what, provider, streamId, error));
+              } else {
+                last.accumulateAndGet(metadata.offset(), Math::max);
+                complete =
+                    () -> {
+                      if (left.decrementAndGet() == 0) {
+                        // Durable; complete once this node's tail applied it too.
+                        long[] targets = new long[partition + 1];
+                        targets[partition] = last.get() + 1;
+                        tail.await(targets, done, false);
+                      }
+                    };
+              }
               try {
                 callbacks.execute(complete);
               } catch (RejectedExecutionException e) {

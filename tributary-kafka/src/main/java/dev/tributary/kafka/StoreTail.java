@@ -18,6 +18,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -52,8 +53,12 @@ final class StoreTail {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicLong skipped = new AtomicLong();
   private volatile boolean running = true;
+  private volatile boolean ended;
   private volatile KafkaConsumer<byte[], byte[]> wakeable;
   private volatile long lag = -1;
+
+  /** The tail's positions, published after each batch was applied; null before the first. */
+  private volatile AtomicLongArray published;
 
   StoreTail(
       StoreSettings settings,
@@ -70,10 +75,23 @@ final class StoreTail {
    * Completes {@code done} once every record below {@code targets} (an end offset per partition)
    * was applied and passed to the listeners.
    */
-  void await(long[] targets, CompletableFuture<Void> done) {
-    waiters.add(new Waiter(targets, done));
+  void await(long[] targets, CompletableFuture<Void> done, boolean wake) {
+    Waiter w = new Waiter(targets, done);
+    waiters.add(w);
+    // Added before the positions are read: either this check sees the tail's newest positions or
+    // the tail's next check sees this waiter.
+    AtomicLongArray p = published;
+    if (p != null && reached(w, p)) {
+      waiters.remove(w);
+      complete(done);
+      return;
+    }
+    if (ended) {
+      failWaiters();
+      return;
+    }
     KafkaConsumer<byte[], byte[]> c = wakeable;
-    if (c != null) {
+    if (wake && c != null) {
       c.wakeup(); // Check at once rather than after the current poll.
     }
   }
@@ -153,13 +171,17 @@ final class StoreTail {
       loaded.completeExceptionally(e);
     } finally {
       wakeable = null;
+      ended = true;
       failWaiters();
     }
   }
 
   private void loop(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> tps) {
-    long[] positions = new long[tps.size()];
-    java.util.Arrays.fill(positions, -1);
+    AtomicLongArray positions = new AtomicLongArray(tps.size());
+    for (int p = 0; p < tps.size(); p++) {
+      positions.set(p, -1);
+    }
+    published = positions;
     long failures = 0;
     while (running) {
       ConsumerRecords<byte[], byte[]> records;
@@ -242,12 +264,12 @@ final class StoreTail {
    * gone. A position not yet known (no fetch since the seek) stays -1.
    */
   private void updatePositions(
-      KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> tps, long[] positions) {
+      KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> tps, AtomicLongArray positions) {
     long total = 0;
     boolean known = true;
     for (int p = 0; p < tps.size(); p++) {
       try {
-        positions[p] = consumer.position(tps.get(p), Duration.ZERO);
+        positions.set(p, consumer.position(tps.get(p), Duration.ZERO));
       } catch (TimeoutException | WakeupException e) {
         // Not known yet, or a wake-up for a new waiter: the next round reads it.
       }
@@ -261,22 +283,25 @@ final class StoreTail {
     lag = known ? total : -1;
   }
 
-  private void completeReached(long[] positions) {
+  private void completeReached(AtomicLongArray positions) {
     for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
       Waiter w = it.next();
       if (w.done().isDone()) {
         it.remove();
-        continue;
-      }
-      boolean reached = true;
-      for (int p = 0; p < positions.length && reached; p++) {
-        reached = p >= w.targets().length || positions[p] >= w.targets()[p];
-      }
-      if (reached) {
+      } else if (reached(w, positions)) {
         it.remove();
         complete(w.done());
       }
     }
+  }
+
+  private static boolean reached(Waiter w, AtomicLongArray positions) {
+    for (int p = 0; p < w.targets().length; p++) {
+      if (p < positions.length() && positions.get(p) < w.targets()[p]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void complete(CompletableFuture<Void> done) {
@@ -292,9 +317,10 @@ final class StoreTail {
       w.done()
           .completeExceptionally(
               new IllegalStateException(
-                  "the subscription store on topic '"
+                  "subscription store on topic '"
                       + settings.topic()
-                      + "' was closed before it had read this far"));
+                      + "' was closed before it had read this far"
+                      + (running ? " (its tail thread ended; see the log)" : "")));
     }
   }
 
