@@ -24,7 +24,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -157,8 +156,7 @@ final class StoreTail {
         targets[p] = end.getOrDefault(tps.get(p), 0L);
       }
       log.info(
-          "Subscription store: reading topic '{}' ({} partitions, {} records up to its end"
-              + " offsets)",
+          "Subscription store: reading topic '{}' ({} partitions, end offsets summing to {})",
           settings.topic(),
           partitions,
           java.util.Arrays.stream(targets).sum());
@@ -182,6 +180,16 @@ final class StoreTail {
       positions.set(p, -1);
     }
     published = positions;
+    // Learn the start positions now rather than in the first poll, which would then wait a whole
+    // poll timeout on an empty topic before the load could be seen complete.
+    for (int p = 0; p < tps.size() && running; p++) {
+      try {
+        positions.set(p, consumer.position(tps.get(p), settings.pollTimeout()));
+      } catch (KafkaException e) {
+        // Learnt by the loop (a timeout, or a wake-up for a new waiter).
+      }
+    }
+    completeReached(positions);
     long failures = 0;
     while (running) {
       ConsumerRecords<byte[], byte[]> records;
@@ -270,7 +278,7 @@ final class StoreTail {
     for (int p = 0; p < tps.size(); p++) {
       try {
         positions.set(p, consumer.position(tps.get(p), Duration.ZERO));
-      } catch (TimeoutException | WakeupException e) {
+      } catch (KafkaException e) {
         // Not known yet, or a wake-up for a new waiter: the next round reads it.
       }
       OptionalLong l = consumer.currentLag(tps.get(p));
