@@ -76,7 +76,9 @@ import org.slf4j.LoggerFactory;
  * chained on them runs there unless it is chained asynchronously. Listeners are called on the tail
  * thread ({@code tributary-store-<topic>-tail}), except for the snapshot of {@link #watch}, which
  * the calling thread delivers; never two calls at once. Call {@code watch} without holding a lock
- * that a listener takes.
+ * that a listener takes. Never block on a store stage in a listener or in work chained on a stage
+ * without an executor: a write completes only once the tail has read it back and the callback
+ * thread has completed it, and both would be waiting for the blocked caller.
  *
  * <p>The topic's partition count must never change once records are written: every record of a
  * stream is written to the partition its stream hashes to, so that its subscription, confirmation

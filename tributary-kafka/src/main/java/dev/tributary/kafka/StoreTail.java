@@ -211,11 +211,21 @@ final class StoreTail {
       if (!running) {
         return;
       }
-      if (!records.isEmpty()) {
-        apply(records);
+      try {
+        if (!records.isEmpty()) {
+          apply(records);
+        }
+        updatePositions(consumer, tps, positions);
+        completeReached(positions);
+      } catch (RuntimeException e) {
+        // Never the end of the tail: every write and sync of this node waits for it.
+        failures++;
+        log.error(
+            "Subscription store topic '{}': applying read records failed; going on",
+            settings.topic(),
+            e);
+        backOff(failures);
       }
-      updatePositions(consumer, tps, positions);
-      completeReached(positions);
     }
   }
 

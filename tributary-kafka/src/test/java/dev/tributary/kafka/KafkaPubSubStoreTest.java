@@ -124,6 +124,69 @@ class KafkaPubSubStoreTest {
   }
 
   @Test
+  void concurrentWriters_everyListenerSeesOneOrder_andEachWriteIsReadBackBeforeItCompletes() {
+    String topic = unique("store-concurrent");
+    KafkaPubSubStore a = started(builder(topic).partitions(2));
+    KafkaPubSubStore b = started(topic);
+    StoreEvents ea = new StoreEvents();
+    StoreEvents eb = new StoreEvents();
+    a.watch(ea);
+    b.watch(eb);
+    List<String> notReadBack = new CopyOnWriteArrayList<>();
+    List<CompletableFuture<Void>> writes = new ArrayList<>();
+    List<String> issuedByA = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      StreamId stream = StreamId.of("orders", "k" + (i % 7));
+      for (KafkaPubSubStore s : List.of(a, b)) {
+        SubscriptionRecord r = addressed(stream, "sub-" + i);
+        if (s == a) {
+          issuedByA.add(StoreEvents.put(r));
+        }
+        writes.add(
+            s.put(r)
+                .thenRun(
+                    () -> {
+                      if (!join(s.subscriptions(P, stream)).contains(r)) {
+                        notReadBack.add(r.subscriptionId().toString());
+                      }
+                    })
+                .toCompletableFuture());
+      }
+    }
+    join(CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0])));
+    join(a.sync());
+    join(b.sync());
+    assertThat(notReadBack).isEmpty();
+    assertThat(ea.lines()).hasSize(200);
+    // Both stores read every partition in its log order; across partitions their interleaving may
+    // differ, so compare stream by stream.
+    for (int k = 0; k < 7; k++) {
+      StreamId stream = StreamId.of("orders", "k" + k);
+      assertThat(linesOf(ea, stream)).isEqualTo(linesOf(eb, stream));
+    }
+    // One store's writes of one stream are in the log in the order it issued them.
+    for (int k = 0; k < 7; k++) {
+      StreamId stream = StreamId.of("orders", "k" + k);
+      List<String> issued = new ArrayList<>();
+      for (int i = k; i < 100; i += 7) {
+        issued.add(issuedByA.get(i));
+      }
+      assertThat(linesOf(ea, stream).stream().filter(issued::contains).toList()).isEqualTo(issued);
+    }
+    assertThat(ea.overlapped() || eb.overlapped()).isFalse();
+  }
+
+  private static List<String> linesOf(StoreEvents events, StreamId stream) {
+    List<String> out = new ArrayList<>();
+    for (SubscriptionRecord r : events.puts()) {
+      if (r.streamId().equals(stream)) {
+        out.add(StoreEvents.put(r));
+      }
+    }
+    return out;
+  }
+
+  @Test
   void restartedStore_materializesTheState_tombstonedOnesGone() {
     String topic = unique("store-restart");
     StreamId stream = StreamId.of("orders", "k1");
