@@ -186,6 +186,8 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
    */
   @Override
   public CompletionStage<Void> start() {
+    CompletableFuture<Void> loaded = new CompletableFuture<>();
+    long deadline;
     synchronized (lifecycle) {
       if (phase != Phase.NEW) {
         return CompletableFuture.failedFuture(
@@ -197,47 +199,33 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
                     + "; start() may be called once"));
       }
       phase = Phase.STARTED;
-      writer = Executors.newSingleThreadExecutor(daemon(clientPrefix + "-writer"));
-      ScheduledThreadPoolExecutor cb =
-          new ScheduledThreadPoolExecutor(1, daemon(clientPrefix + "-callbacks"));
-      cb.setRemoveOnCancelPolicy(true);
-      callbacks = cb;
-      admin = Admin.create(adminProperties());
-      producer = new KafkaProducer<>(producerProperties());
-      tail = new StoreTail(settings, consumerProperties(), view, callbacks);
+      deadline = System.nanoTime() + settings.startTimeout().toNanos();
+      pending.add(loaded);
+      try {
+        writer = Executors.newSingleThreadExecutor(daemon(clientPrefix + "-writer"));
+        ScheduledThreadPoolExecutor cb =
+            new ScheduledThreadPoolExecutor(1, daemon(clientPrefix + "-callbacks"));
+        cb.setRemoveOnCancelPolicy(true);
+        callbacks = cb;
+        admin = Admin.create(adminProperties());
+        producer = new KafkaProducer<>(producerProperties());
+        tail = new StoreTail(settings, consumerProperties(), view, callbacks);
+      } catch (RuntimeException e) {
+        // A client property the Kafka clients reject; close() releases what was created.
+        loaded.completeExceptionally(
+            new IllegalArgumentException(
+                "subscription store on topic '"
+                    + settings.topic()
+                    + "': its Kafka clients could not be created: "
+                    + e.getMessage(),
+                e));
+        return loaded;
+      }
       registerMeters();
+      tailThread = new Thread(() -> runTail(deadline, loaded), clientPrefix + "-tail");
+      tailThread.setDaemon(true);
+      tailThread.start();
     }
-    long deadline = System.nanoTime() + settings.startTimeout().toNanos();
-    CompletableFuture<Void> loaded = new CompletableFuture<>();
-    pending.add(loaded);
-    tailThread =
-        new Thread(
-            () -> {
-              int n;
-              try {
-                n = StoreTopic.setUp(admin, settings, deadline);
-              } catch (InterruptedException e) {
-                loaded.completeExceptionally(
-                    new StreamingException(
-                        "subscription store on topic '" + settings.topic() + "': start interrupted",
-                        e));
-                ready.completeExceptionally(e);
-                return;
-              } catch (RuntimeException e) {
-                if (!closed) {
-                  log.error("Subscription store: start-up failed", e);
-                }
-                loaded.completeExceptionally(e);
-                ready.completeExceptionally(e);
-                return;
-              }
-              partitions = n;
-              ready.complete(n);
-              tail.run(n, deadline, loaded);
-            },
-            clientPrefix + "-tail");
-    tailThread.setDaemon(true);
-    tailThread.start();
     long ms = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
     ScheduledExecutorService cb = callbacks;
     try {
@@ -268,6 +256,30 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
                 view.confirmationCount());
           }
         });
+  }
+
+  /** The tail thread's body: the topic's set-up, then the tail's reading. */
+  private void runTail(long deadline, CompletableFuture<Void> loaded) {
+    int n;
+    try {
+      n = StoreTopic.setUp(admin, settings, deadline);
+    } catch (InterruptedException e) {
+      loaded.completeExceptionally(
+          new StreamingException(
+              "subscription store on topic '" + settings.topic() + "': start interrupted", e));
+      ready.completeExceptionally(e);
+      return;
+    } catch (RuntimeException e) {
+      if (!closed) {
+        log.error("Subscription store: start-up failed", e);
+      }
+      loaded.completeExceptionally(e);
+      ready.completeExceptionally(e);
+      return;
+    }
+    partitions = n;
+    ready.complete(n);
+    tail.run(n, deadline, loaded);
   }
 
   /**
@@ -454,24 +466,36 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
         return;
       }
     }
-    tail.stop();
-    join(tailThread);
-    writer.shutdown();
-    await(writer);
-    try {
-      producer.close(settings.closeTimeout());
-    } catch (RuntimeException e) {
-      log.warn("Subscription store topic '{}': closing the producer failed", settings.topic(), e);
+    if (tail != null) {
+      tail.stop();
+    }
+    if (tailThread != null) {
+      join(tailThread);
+    }
+    if (writer != null) {
+      writer.shutdown();
+      await(writer);
+    }
+    if (producer != null) {
+      try {
+        producer.close(settings.closeTimeout());
+      } catch (RuntimeException e) {
+        log.warn("Subscription store topic '{}': closing the producer failed", settings.topic(), e);
+      }
     }
     failPending();
     ready.completeExceptionally(closedException("start()"));
-    try {
-      admin.close(settings.closeTimeout());
-    } catch (RuntimeException e) {
-      log.warn("Subscription store topic '{}': closing the admin failed", settings.topic(), e);
+    if (admin != null) {
+      try {
+        admin.close(settings.closeTimeout());
+      } catch (RuntimeException e) {
+        log.warn("Subscription store topic '{}': closing the admin failed", settings.topic(), e);
+      }
     }
-    callbacks.shutdownNow();
-    await(callbacks);
+    if (callbacks != null) {
+      callbacks.shutdownNow();
+      await(callbacks);
+    }
     failPending(); // What the callback thread had not completed yet.
     MeterRegistry registry = settings.meterRegistry();
     for (Meter m : meters) {

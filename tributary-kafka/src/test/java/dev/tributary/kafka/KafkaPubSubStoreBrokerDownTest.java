@@ -22,7 +22,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** {@link KafkaPubSubStore} while its broker is down: a broker of its own, killed and restarted. */
 class KafkaPubSubStoreBrokerDownTest {
 
-  @RegisterExtension static final KafkaBroker broker = KafkaBroker.create();
+  // A loaded machine can take more than the default minute to start or restart a broker.
+  @RegisterExtension
+  static final KafkaBroker broker =
+      KafkaBroker.builder().startTimeout(Duration.ofMinutes(3)).build();
 
   static final Duration WAIT = Duration.ofSeconds(90);
   static final String P = "kafka";

@@ -110,4 +110,21 @@ class KafkaPubSubStoreBuilderTest {
         .withThrowableOfType(java.util.concurrent.ExecutionException.class)
         .withMessageContaining("was already closed");
   }
+
+  @Test
+  void clientPropertiesTheClientsReject_failStartClearly() {
+    KafkaPubSubStore s =
+        KafkaPubSubStore.builder()
+            .bootstrapServers("localhost:9092")
+            .clientProperty("linger.ms", "not a number")
+            .build();
+    assertThat(s.start().toCompletableFuture())
+        .failsWithin(Duration.ofSeconds(10))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+        .havingCause()
+        .isInstanceOf(IllegalArgumentException.class)
+        .withMessageContaining("its Kafka clients could not be created")
+        .withMessageContaining("linger.ms");
+    s.close();
+  }
 }
