@@ -216,6 +216,101 @@ class KafkaPubSubStoreTest {
   }
 
   @Test
+  void watchBeforeStart_seesTheTopicAsItIsRead_andSyncBeforeStartWaitsForIt() {
+    String topic = unique("store-early");
+    KafkaPubSubStore a = started(topic);
+    StreamId stream = StreamId.of("orders", "k");
+    SubscriptionRecord r1 = addressed(stream, "a");
+    SubscriptionRecord r2 = addressed(stream, "b");
+    join(a.put(r1));
+    join(a.put(r2));
+    join(a.remove(P, stream, r1.subscriptionId()));
+
+    KafkaPubSubStore b = builder(topic).build();
+    stores.add(b);
+    StoreEvents early = new StoreEvents();
+    b.watch(early);
+    assertThat(early.lines()).isEmpty();
+    CompletableFuture<Void> synced = b.sync().toCompletableFuture();
+    join(b.start());
+    join(synced);
+    assertThat(early.lines())
+        .containsExactly(
+            StoreEvents.put(r1), StoreEvents.put(r2), StoreEvents.remove(r1.subscriptionId()));
+  }
+
+  /**
+   * With compaction forced (tiny segments, no dirty-ratio or tombstone delay), the cleaner removes
+   * superseded records and tombstones: a store started afterwards holds the same state, and sync
+   * completes although the log has gaps below its end offset.
+   */
+  @Test
+  void afterCompaction_aNewStoreHoldsTheSameState_andSyncStepsOverTheGaps() throws Exception {
+    String topic = unique("store-compacted");
+    KafkaPubSubStore a =
+        started(
+            builder(topic)
+                .topicConfig("segment.ms", "100")
+                .topicConfig("min.cleanable.dirty.ratio", "0.01")
+                .topicConfig("delete.retention.ms", "0")
+                .topicConfig("min.compaction.lag.ms", "0")
+                .topicConfig("file.delete.delay.ms", "0"));
+    StreamId stream = StreamId.of("orders", "k");
+    SubscriptionRecord kept = addressed(stream, "kept");
+    int written = 0;
+    for (int i = 0; i < 30; i++) {
+      join(a.put(kept.withSubscriber(SubscriberAddress.of("kept-" + i))));
+      written++;
+    }
+    SubscriptionRecord last = kept.withSubscriber(SubscriberAddress.of("kept-last"));
+    join(a.put(last));
+    written++;
+    for (int i = 0; i < 10; i++) {
+      SubscriptionRecord gone = addressed(stream, "gone-" + i);
+      join(a.put(gone));
+      join(a.remove(P, stream, gone.subscriptionId()));
+      written += 3;
+    }
+    int total = written;
+    // New appends roll the segments that compaction may clean; wait until it has.
+    StreamId other = StreamId.of("orders", "roll");
+    SubscriptionRecord roll = addressed(other, "roll");
+    await()
+        .atMost(Duration.ofMinutes(2))
+        .pollInterval(Duration.ofSeconds(1))
+        .until(
+            () -> {
+              join(a.put(roll));
+              return countRecords(topic) < total / 2;
+            });
+    KafkaPubSubStore b = started(topic);
+    assertThat(join(b.subscriptions(P, stream))).containsExactly(last);
+    assertThat(join(b.subscriptions(P, other))).containsExactly(roll);
+    join(b.sync());
+    join(a.sync());
+    assertThat(join(a.subscriptions(P, stream))).containsExactly(last);
+    assertThat(b.skippedRecords()).isZero();
+  }
+
+  /** The records the topic's only partition holds now, read with a consumer of the test's own. */
+  private static int countRecords(String topic) {
+    java.util.Properties p = broker.adminProperties();
+    p.put("key.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+    p.put("value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+    try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(p)) {
+      TopicPartition tp = new TopicPartition(topic, 0);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      long end = c.endOffsets(List.of(tp)).get(tp);
+      int n = 0;
+      while (c.position(tp) < end) {
+        n += c.poll(Duration.ofMillis(200)).count();
+      }
+      return n;
+    }
+  }
+
+  @Test
   void lateWatch_getsTheSnapshotFirst_thenChanges() {
     String topic = unique("store-late");
     KafkaPubSubStore a = started(topic);
