@@ -229,19 +229,7 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
     long ms = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
     ScheduledExecutorService cb = callbacks;
     try {
-      cb.schedule(
-          () ->
-              loaded.completeExceptionally(
-                  new StreamingException(
-                      "subscription store on topic '"
-                          + settings.topic()
-                          + "' did not read the topic to its end within startTimeout "
-                          + settings.startTimeout()
-                          + " (tail lag "
-                          + tail.lag()
-                          + " records); check the brokers' health, or raise startTimeout")),
-          ms,
-          TimeUnit.MILLISECONDS);
+      cb.schedule(() -> loaded.completeExceptionally(startTimedOut()), ms, TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException e) {
       // Closed meanwhile: close failed the stage.
     }
@@ -256,6 +244,28 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
                 view.confirmationCount());
           }
         });
+  }
+
+  /** Why start() did not complete within its timeout: the set-up or the read. */
+  private StreamingException startTimedOut() {
+    if (!ready.isDone()) {
+      return new StreamingException(
+          "subscription store on topic '"
+              + settings.topic()
+              + "' cannot reach the Kafka cluster at bootstrapServers '"
+              + settings.bootstrapServers()
+              + "' within startTimeout "
+              + settings.startTimeout()
+              + ". Check that the brokers are running and reachable, or raise startTimeout");
+    }
+    return new StreamingException(
+        "subscription store on topic '"
+            + settings.topic()
+            + "' did not read the topic to its end within startTimeout "
+            + settings.startTimeout()
+            + " (tail lag "
+            + tail.lag()
+            + " records); check the brokers' health, or raise startTimeout");
   }
 
   /** The tail thread's body: the topic's set-up, then the tail's reading. */
@@ -469,6 +479,14 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
     if (tail != null) {
       tail.stop();
     }
+    if (admin != null) {
+      // At once: nothing the admin does must finish, and the tail thread may wait for it.
+      try {
+        admin.close(Duration.ZERO);
+      } catch (RuntimeException e) {
+        log.warn("Subscription store topic '{}': closing the admin failed", settings.topic(), e);
+      }
+    }
     if (tailThread != null) {
       join(tailThread);
     }
@@ -485,13 +503,6 @@ public final class KafkaPubSubStore implements PubSubStore, AutoCloseable {
     }
     failPending();
     ready.completeExceptionally(closedException("start()"));
-    if (admin != null) {
-      try {
-        admin.close(settings.closeTimeout());
-      } catch (RuntimeException e) {
-        log.warn("Subscription store topic '{}': closing the admin failed", settings.topic(), e);
-      }
-    }
     if (callbacks != null) {
       callbacks.shutdownNow();
       await(callbacks);

@@ -71,6 +71,18 @@ final class StoreTopic {
       return d.get().partitions().size();
     } catch (ExecutionException | TimeoutException e) {
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      if (!(cause instanceof TimeoutException)
+          && !(cause instanceof org.apache.kafka.common.errors.TimeoutException)) {
+        // The cluster answered, with an error: authorization, an invalid config, and so on.
+        throw new StreamingException(
+            "subscription store on topic '"
+                + s.topic()
+                + "' could not be set up at bootstrapServers '"
+                + s.bootstrapServers()
+                + "': "
+                + cause,
+            cause);
+      }
       throw new StreamingException(
           "subscription store on topic '"
               + s.topic()

@@ -118,13 +118,39 @@ class KafkaPubSubStoreBuilderTest {
             .bootstrapServers("localhost:9092")
             .clientProperty("linger.ms", "not a number")
             .build();
-    assertThat(s.start().toCompletableFuture())
-        .failsWithin(Duration.ofSeconds(10))
-        .withThrowableOfType(java.util.concurrent.ExecutionException.class)
-        .havingCause()
-        .isInstanceOf(IllegalArgumentException.class)
-        .withMessageContaining("its Kafka clients could not be created")
-        .withMessageContaining("linger.ms");
-    s.close();
+    try {
+      assertThat(s.start().toCompletableFuture())
+          .failsWithin(Duration.ofSeconds(10))
+          .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+          .havingCause()
+          .isInstanceOf(IllegalArgumentException.class)
+          .withMessageContaining("its Kafka clients could not be created")
+          .withMessageContaining("linger.ms");
+    } finally {
+      s.close();
+    }
+  }
+
+  @Test
+  void unreachableCluster_failsStartWithinStartTimeout_namingTheServers() {
+    KafkaPubSubStore s =
+        KafkaPubSubStore.builder()
+            .bootstrapServers("127.0.0.1:1")
+            .startTimeout(Duration.ofSeconds(2))
+            .build();
+    try {
+      long began = System.nanoTime();
+      assertThat(s.start().toCompletableFuture())
+          .failsWithin(Duration.ofSeconds(30))
+          .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+          .havingCause()
+          .isInstanceOf(dev.tributary.StreamingException.class)
+          .withMessageContaining(
+              "subscription store on topic 'tributary-subscriptions' cannot reach the Kafka"
+                  + " cluster at bootstrapServers '127.0.0.1:1' within startTimeout PT2S");
+      assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(15));
+    } finally {
+      s.close();
+    }
   }
 }
