@@ -262,7 +262,9 @@ final class Checker {
       }
     }
     longestStall(r, partitionProgress, events, faults, stallTimeoutMs);
-    failovers(r, deliveries, events, faults);
+    failovers(r.failoversMs, "NODE_KILL", deliveries, events, faults);
+    failovers(r.partitionFailoversMs, "NET_PARTITION", deliveries, events, faults);
+    partitionMoves(r, events, faults);
     return r.build();
   }
 
@@ -312,7 +314,38 @@ final class Checker {
         return "released while the broker was down (its commit failed)";
       }
     }
+    for (NodeEvent e : events) {
+      if (e.node().equals(first.node())
+          && e.partition() == first.partition()
+          && e.kind() == 'R'
+          && e.time() >= first.done()
+          && partitionedAround(first.node(), e.time(), faults)) {
+        return "released while its network was partitioned (its commit failed)";
+      }
+    }
     return "unexplained";
+  }
+
+  /**
+   * Whether {@code node} was cut off from the brokers at {@code time}: from a {@code NET_PARTITION}
+   * of that node to a few seconds after its {@code NET_HEAL} (or the end).
+   */
+  private static boolean partitionedAround(String node, long time, List<Fault> faults) {
+    long cutAt = -1;
+    for (Fault f : faults) {
+      if (!f.target().equals(node)) {
+        continue;
+      }
+      if (f.kind().equals("NET_PARTITION")) {
+        cutAt = f.time();
+      } else if (f.kind().equals("NET_HEAL") && cutAt >= 0) {
+        if (time >= cutAt && time <= f.time() + 5_000) {
+          return true;
+        }
+        cutAt = -1;
+      }
+    }
+    return cutAt >= 0 && time >= cutAt;
   }
 
   /** Whether the first node released the partition after the delivery and before {@code time}. */
@@ -438,11 +471,12 @@ final class Checker {
   }
 
   /**
-   * For each node SIGKILL: how long each partition the node owned went without a delivery from
-   * another node.
+   * For each fault of {@code kind} on a node (a SIGKILL, a network partition): the longest time one
+   * of the partitions the node owned went without a delivery from another node.
    */
   private static void failovers(
-      Report.Builder r,
+      List<Long> out,
+      String kind,
       Map<String, List<Delivery>> deliveries,
       List<NodeEvent> events,
       List<Fault> faults) {
@@ -453,7 +487,7 @@ final class Checker {
       }
     }
     for (Fault f : faults) {
-      if (!f.kind().equals("NODE_KILL")) {
+      if (!f.kind().equals(kind)) {
         continue;
       }
       Set<Integer> owned = new HashSet<>();
@@ -481,7 +515,53 @@ final class Checker {
         }
       }
       if (worst >= 0) {
-        r.failoversMs.add(worst);
+        out.add(worst);
+      }
+    }
+  }
+
+  private static final java.util.regex.Pattern LINK =
+      java.util.regex.Pattern.compile("link (\\d+)");
+
+  /**
+   * After a rolling restart began: how many partition assignments happened, and how many of them
+   * moved a partition to another client link (node slot) than the one that owned it before. With
+   * static membership a replacement takes over its predecessor's link and partitions, so nothing
+   * should move.
+   */
+  private static void partitionMoves(Report.Builder r, List<NodeEvent> events, List<Fault> faults) {
+    long from =
+        faults.stream()
+            .filter(f -> f.kind().equals("ROLLING_RESTART"))
+            .mapToLong(Fault::time)
+            .min()
+            .orElse(-1);
+    if (from < 0) {
+      return;
+    }
+    Map<String, Integer> linkOf = new HashMap<>();
+    for (Fault f : faults) {
+      java.util.regex.Matcher m = LINK.matcher(f.detail());
+      if (f.kind().endsWith("START") && m.find()) {
+        linkOf.put(f.target(), Integer.parseInt(m.group(1)));
+      }
+    }
+    Map<Integer, Integer> ownerLink = new HashMap<>();
+    r.rollingAssignments = 0;
+    r.rollingMoves = 0;
+    List<NodeEvent> sorted = new ArrayList<>(events);
+    sorted.sort(Comparator.comparingLong(NodeEvent::time));
+    for (NodeEvent e : sorted) {
+      if (e.kind() != 'A') {
+        continue;
+      }
+      int link = linkOf.getOrDefault(e.node(), -1);
+      Integer before = ownerLink.put(e.partition(), link);
+      if (e.time() >= from) {
+        r.rollingAssignments++;
+        if (before == null || before != link) {
+          r.rollingMoves++;
+        }
       }
     }
   }

@@ -137,4 +137,105 @@ class CheckerTest {
     assertThat(r.unexplainedDuplicates()).isZero();
     assertThat(r.duplicateReasons()).containsEntry("crash of the first node", 1);
   }
+
+  /**
+   * A node cut off from the brokers cannot commit: a close during the partition releases without a
+   * commit, and its repeat by the next owner is explained; the same release with the network up is
+   * not.
+   */
+  @Test
+  void check_aReleaseDuringANetworkPartitionOfThatNode_isExplained_onlyThen() throws IOException {
+    Files.write(
+        dir.resolve("produced.ledger"),
+        List.of(
+            Ledger.produced("a", 0, 0, 0, 1000, false),
+            Ledger.produced("b", 0, 0, 1, 1000, false)));
+    Files.write(
+        dir.resolve("node-1.ledger"),
+        List.of(
+            Ledger.ownership('A', 0, 1000),
+            d("a", 0, 0, "node-1", 1, 1100),
+            Ledger.ownership('R', 0, 2500)));
+    Files.write(
+        dir.resolve("node-2.ledger"),
+        List.of(
+            Ledger.ownership('A', 0, 1000),
+            d("b", 0, 1, "node-2", 1, 1100),
+            Ledger.ownership('R', 0, 2500)));
+    Files.write(
+        dir.resolve("node-3.ledger"),
+        List.of(
+            Ledger.ownership('A', 0, 2600),
+            d("a", 0, 0, "node-3", 1, 2700),
+            d("b", 0, 1, "node-3", 1, 2700)));
+    Files.write(
+        dir.resolve("faults.ledger"),
+        List.of(
+            Ledger.fault(2000, "NET_PARTITION", "node-1", "for 12000 ms"),
+            Ledger.fault(14000, "NET_HEAL", "node-1", "")));
+
+    Report r = Checker.check(dir, List.of(), 5000, 20000);
+
+    assertThat(r.duplicates()).isEqualTo(2);
+    assertThat(r.duplicateReasons())
+        .containsEntry("released while its network was partitioned (its commit failed)", 1)
+        .containsEntry("unexplained", 1);
+    assertThat(r.passed()).isFalse();
+  }
+
+  /** The failover of a partitioned node: from the cut to the first delivery by another node. */
+  @Test
+  void check_measuresFailoverAfterANetworkPartition() throws IOException {
+    Files.write(
+        dir.resolve("produced.ledger"),
+        List.of(
+            Ledger.produced("a", 0, 0, 0, 1000, false),
+            Ledger.produced("a", 1, 0, 1, 2500, false)));
+    Files.write(
+        dir.resolve("node-1.ledger"),
+        List.of(Ledger.ownership('A', 0, 1000), d("a", 0, 0, "node-1", 1, 1100)));
+    Files.write(
+        dir.resolve("node-2.ledger"),
+        List.of(Ledger.ownership('A', 0, 13000), d("a", 1, 1, "node-2", 1, 13500)));
+    Files.write(
+        dir.resolve("faults.ledger"),
+        List.of(Ledger.fault(2000, "NET_PARTITION", "node-1", "for 12000 ms")));
+
+    Report r = Checker.check(dir, List.of(), 5000, 20000);
+
+    assertThat(r.partitionFailoversMs()).containsExactly(11500L);
+    assertThat(r.failoversMs()).isEmpty();
+  }
+
+  /**
+   * A rolling restart counts an assignment to the replacement on the same link as staying, and one
+   * to another node's link as a move.
+   */
+  @Test
+  void check_countsPartitionMovesOfARollingRestart() throws IOException {
+    Files.write(
+        dir.resolve("produced.ledger"), List.of(Ledger.produced("a", 0, 0, 0, 1000, false)));
+    Files.write(
+        dir.resolve("node-1.ledger"),
+        List.of(Ledger.ownership('A', 0, 1000), Ledger.ownership('A', 1, 1000)));
+    // node-3 replaces node-1 on link 0 and gets partition 0 back; node-2 takes partition 1
+    Files.write(
+        dir.resolve("node-3.ledger"),
+        List.of(Ledger.ownership('A', 0, 3000), d("a", 0, 0, "node-3", 1, 3100)));
+    Files.write(
+        dir.resolve("node-2.ledger"),
+        List.of(Ledger.ownership('A', 2, 1000), Ledger.ownership('A', 1, 3000)));
+    Files.write(
+        dir.resolve("faults.ledger"),
+        List.of(
+            Ledger.fault(900, "INITIAL_START", "node-1", "pid 1 link 0"),
+            Ledger.fault(900, "INITIAL_START", "node-2", "pid 2 link 1"),
+            Ledger.fault(2000, "ROLLING_RESTART", "all", "2 nodes"),
+            Ledger.fault(2500, "ROLLING_START", "node-3", "pid 3 link 0")));
+
+    Report r = Checker.check(dir, List.of(), 5000, 5000);
+
+    assertThat(r.rollingAssignments()).isEqualTo(2);
+    assertThat(r.rollingMoves()).isEqualTo(1);
+  }
 }

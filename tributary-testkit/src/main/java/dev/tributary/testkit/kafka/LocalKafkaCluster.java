@@ -307,6 +307,21 @@ public final class LocalKafkaCluster implements AutoCloseable {
   /** Waits until {@code count} brokers are registered and, if given, {@code node} among them. */
   private void awaitBrokers(int count, BrokerNode node) {
     Instant deadline = Instant.now().plus(startTimeout);
+    // An admin client created before any broker listens keeps re-bootstrapping for seconds after
+    // one does, so wait for the listeners first (as LocalBroker does).
+    for (BrokerNode n : node == null ? nodes : List.of(node)) {
+      while (!portAccepts(n.port)) {
+        if (!n.process.isAlive()) {
+          throw new KafkaBrokerException(
+              "broker " + n.id + " exited with " + n.process.exitValue() + "; " + n.logTail());
+        }
+        if (Instant.now().isAfter(deadline)) {
+          throw new KafkaBrokerException(
+              "broker " + n.id + " did not listen within " + startTimeout + "; " + n.logTail());
+        }
+        parkMillis(100);
+      }
+    }
     try (Admin admin = Admin.create(Admins.probeProperties(bootstrapServers()))) {
       while (true) {
         for (BrokerNode n : nodes) {
@@ -371,6 +386,15 @@ public final class LocalKafkaCluster implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new KafkaBrokerException("interrupted while waiting for replicas", e);
+    }
+  }
+
+  private static boolean portAccepts(int port) {
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(new java.net.InetSocketAddress(LOOPBACK, port), 250);
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 
