@@ -55,6 +55,13 @@ final class ChaosRunner {
       new PriorityQueue<>(Comparator.comparingLong(Timed::atNanos));
 
   private LocalKafkaCluster broker;
+
+  /**
+   * The broker restart under way, on a thread of its own so that the schedule goes on meanwhile (a
+   * restart of a cluster member waits until its replicas are in sync again).
+   */
+  private volatile CompletableFuture<Void> brokerRestart = CompletableFuture.completedFuture(null);
+
   private LedgerWriter faults;
   private int nodeCount;
 
@@ -178,14 +185,26 @@ final class ChaosRunner {
   private void apply(FaultSchedule.Entry e, ChaosProducer producer) {
     switch (e.kind()) {
       case BROKER_KILL -> {
-        if (!broker.allRunning()) {
+        if (!brokerRestart.isDone() || !broker.allRunning()) {
           record("SKIPPED", "broker", "BROKER_KILL while a broker is down");
           return;
         }
         int index = broker.brokers() == 1 ? 0 : targets.nextInt(broker.brokers());
         record("BROKER_KILL", brokerName(index), "down " + e.durationMs() + " ms");
         broker.kill(index);
-        after(e.durationMs(), () -> restartBroker(index));
+        CompletableFuture<Void> restarting = new CompletableFuture<>();
+        brokerRestart = restarting;
+        after(
+            e.durationMs(),
+            () ->
+                CompletableFuture.runAsync(() -> restartBroker(index), closer)
+                    .whenComplete(
+                        (v, err) -> {
+                          if (err != null) {
+                            LOG.error("broker restart failed", err);
+                          }
+                          restarting.complete(null);
+                        }));
       }
       case NODE_KILL -> {
         if (live.size() <= 1) {
@@ -349,6 +368,7 @@ final class ChaosRunner {
    * least one node lives.
    */
   private void heal() {
+    brokerRestart.orTimeout(5, TimeUnit.MINUTES).join();
     for (int i = 0; i < broker.brokers(); i++) {
       if (!broker.isRunning(i)) {
         restartBroker(i);
