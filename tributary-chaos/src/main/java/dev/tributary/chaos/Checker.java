@@ -436,7 +436,8 @@ final class Checker {
                 : owned
                     ? "NOT reported although a live node owned the partition"
                     : "not reported: no live node owned the partition (a SIGKILLed member's"
-                        + " partitions wait for its session timeout)";
+                        + " partitions wait for its session timeout, a closed static member's for"
+                        + " its replacement)";
   }
 
   /**
@@ -524,10 +525,10 @@ final class Checker {
       java.util.regex.Pattern.compile("link (\\d+)");
 
   /**
-   * After a rolling restart began: how many partition assignments happened, and how many of them
-   * moved a partition to another client link (node slot) than the one that owned it before. With
-   * static membership a replacement takes over its predecessor's link and partitions, so nothing
-   * should move.
+   * From the start of a rolling restart to the closes at the end of the run: how many partition
+   * assignments happened, and how many of them moved a partition to another client link (node slot)
+   * than the one that owned it before. With static membership a replacement takes over its
+   * predecessor's link and partitions, so nothing should move.
    */
   private static void partitionMoves(Report.Builder r, List<NodeEvent> events, List<Fault> faults) {
     long from =
@@ -539,6 +540,13 @@ final class Checker {
     if (from < 0) {
       return;
     }
+    // the closes at the end of the run hand partitions around too; they are not the restart's
+    long until =
+        faults.stream()
+            .filter(f -> f.kind().equals("END_CLOSE"))
+            .mapToLong(Fault::time)
+            .min()
+            .orElse(Long.MAX_VALUE);
     Map<String, Integer> linkOf = new HashMap<>();
     for (Fault f : faults) {
       java.util.regex.Matcher m = LINK.matcher(f.detail());
@@ -557,7 +565,7 @@ final class Checker {
       }
       int link = linkOf.getOrDefault(e.node(), -1);
       Integer before = ownerLink.put(e.partition(), link);
-      if (e.time() >= from) {
+      if (e.time() >= from && e.time() < until) {
         r.rollingAssignments++;
         if (before == null || before != link) {
           r.rollingMoves++;
