@@ -264,7 +264,12 @@ public final class LocalKafkaCluster implements AutoCloseable {
   /** Creates a topic with the cluster's replication factor (3 with three brokers or more). */
   public void createTopic(String name, int partitions) {
     short rf = (short) Math.min(3, brokerCount);
-    try (Admin admin = Admin.create(Admins.probeProperties(bootstrapServers()))) {
+    // not the probe's short timeouts: placing replicas on three loaded brokers takes seconds
+    java.util.Properties props = Admins.probeProperties(bootstrapServers());
+    props.put(org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "30000");
+    props.put(
+        org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
+    try (Admin admin = Admin.create(props)) {
       admin
           .createTopics(List.of(new NewTopic(name, partitions, rf)))
           .all()
