@@ -294,6 +294,9 @@ final class Checker {
         return "crash of the first node";
       }
     }
+    if (fencedRepeat(again, events)) {
+      return "repeated by a fenced member that had not yet noticed its loss";
+    }
     for (NodeEvent e : events) {
       if (!e.node().equals(first.node()) || e.partition() != first.partition()) {
         continue;
@@ -346,6 +349,44 @@ final class Checker {
       }
     }
     return cutAt >= 0 && time >= cutAt;
+  }
+
+  /**
+   * Whether {@code again} came from a zombie: its node's delivery run of the partition ended in a
+   * loss (the next ownership event after the repeat is {@code L}), and another node had been
+   * assigned the partition after this node's assignment and before the repeat. That is a member the
+   * group had expired (its network was partitioned longer than the session timeout) which delivered
+   * from a fetch made after the network came back, before the consumer learned of its expiry:
+   * Kafka's classic consumer tells a member it was fenced only at its next heartbeat.
+   */
+  private static boolean fencedRepeat(Delivery again, List<NodeEvent> events) {
+    long assignedAt = Long.MIN_VALUE;
+    char next = 0;
+    long nextAt = Long.MAX_VALUE;
+    for (NodeEvent e : events) {
+      if (!e.node().equals(again.node()) || e.partition() != again.partition() || e.kind() == 'S') {
+        continue;
+      }
+      if (e.kind() == 'A' && e.time() <= again.call()) {
+        assignedAt = Math.max(assignedAt, e.time());
+      }
+      if (e.time() >= again.done() && e.time() < nextAt) {
+        next = e.kind();
+        nextAt = e.time();
+      }
+    }
+    if (next != 'L') {
+      return false;
+    }
+    long since = assignedAt;
+    return events.stream()
+        .anyMatch(
+            e ->
+                e.kind() == 'A'
+                    && e.partition() == again.partition()
+                    && !e.node().equals(again.node())
+                    && e.time() > since
+                    && e.time() <= again.call());
   }
 
   /** Whether the first node released the partition after the delivery and before {@code time}. */
@@ -428,16 +469,62 @@ final class Checker {
                         && ev.time() >= start
                         && ev.time() <= end + 1000);
     boolean owned = ownedThroughout(events, faults, r.longestStallPartition, start, end);
+    boolean cutOff = ownerCutOff(events, faults, r.longestStallPartition, start, end);
     r.watchdog =
         reported
             ? "reported"
             : r.longestStallMs < stallTimeoutMs + 1000
                 ? "not expected (shorter than stallTimeout " + stallTimeoutMs + " ms)"
-                : owned
-                    ? "NOT reported although a live node owned the partition"
-                    : "not reported: no live node owned the partition (a SIGKILLed member's"
-                        + " partitions wait for its session timeout, a closed static member's for"
-                        + " its replacement)";
+                : cutOff
+                    ? "not reported: its owner was cut off from the brokers (NET_PARTITION), so"
+                        + " it knew no lag beyond its last fetch"
+                    : owned
+                        ? "NOT reported although a live node owned the partition"
+                        : "not reported: no live node owned the partition (a SIGKILLed member's"
+                            + " partitions wait for its session timeout, a closed static member's for"
+                            + " its replacement)";
+  }
+
+  /**
+   * Whether a node that owned the partition when the window began was cut off from the brokers by a
+   * {@code NET_PARTITION} during the window. Its stall watchdog measures lag from the high
+   * watermark of its last fetch, so it cannot see records produced while it is cut off.
+   */
+  private static boolean ownerCutOff(
+      List<NodeEvent> events, List<Fault> faults, int partition, long start, long end) {
+    for (Fault f : faults) {
+      if (!f.kind().equals("NET_PARTITION") || f.time() > end) {
+        continue;
+      }
+      long healed =
+          faults.stream()
+              .filter(h -> h.kind().equals("NET_HEAL") && h.target().equals(f.target()))
+              .mapToLong(Fault::time)
+              .filter(t -> t >= f.time())
+              .min()
+              .orElse(Long.MAX_VALUE);
+      if (healed >= start && owns(events, f.target(), partition, Math.max(start, f.time()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code node}'s last ownership event of {@code partition} before {@code time} is A. */
+  private static boolean owns(List<NodeEvent> events, String node, int partition, long time) {
+    char last = 0;
+    long lastTime = Long.MIN_VALUE;
+    for (NodeEvent e : events) {
+      if (e.node().equals(node)
+          && e.partition() == partition
+          && e.kind() != 'S'
+          && e.time() <= time
+          && e.time() >= lastTime) {
+        last = e.kind();
+        lastTime = e.time();
+      }
+    }
+    return last == 'A';
   }
 
   /**

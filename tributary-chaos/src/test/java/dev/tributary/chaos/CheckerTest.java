@@ -238,4 +238,80 @@ class CheckerTest {
     assertThat(r.rollingAssignments()).isEqualTo(2);
     assertThat(r.rollingMoves()).isEqualTo(1);
   }
+
+  /**
+   * ChaosCiTest seed 23: a node cut off longer than the session timeout comes back, delivers from a
+   * fresh fetch the records the partition's new owner already delivered, and only then learns it
+   * was fenced. Its repeats are explained; the same repeats from a run that did not end in a loss
+   * are not.
+   */
+  @Test
+  void check_aRepeatByAFencedMemberBeforeItNoticed_isExplained_onlyIfItsRunEndsInALoss()
+      throws IOException {
+    Files.write(
+        dir.resolve("produced.ledger"),
+        List.of(
+            Ledger.produced("a", 0, 0, 0, 1000, false),
+            Ledger.produced("b", 0, 1, 0, 1000, false)));
+    Files.write(
+        dir.resolve("node-3.ledger"),
+        List.of(
+            Ledger.ownership('A', 0, 500),
+            Ledger.ownership('A', 1, 500),
+            d("a", 0, 0, "node-3", 1, 3100),
+            Ledger.delivery("b", 0, 1, 0, "node-3", "run", 1, 3100, 3100),
+            Ledger.ownership('L', 0, 3200),
+            Ledger.ownership('R', 1, 3200)));
+    Files.write(
+        dir.resolve("node-4.ledger"),
+        List.of(
+            Ledger.ownership('A', 0, 2000),
+            Ledger.ownership('A', 1, 2000),
+            d("a", 0, 0, "node-4", 1, 2100),
+            Ledger.delivery("b", 0, 1, 0, "node-4", "run", 1, 2100, 2100)));
+    Files.write(
+        dir.resolve("faults.ledger"),
+        List.of(
+            Ledger.fault(1000, "NET_PARTITION", "node-3", "for 2000 ms"),
+            Ledger.fault(3000, "NET_HEAL", "node-3", "")));
+
+    Report r = Checker.check(dir, List.of(), 5000, 5000);
+
+    assertThat(r.duplicates()).isEqualTo(2);
+    assertThat(r.duplicateReasons())
+        .containsEntry("repeated by a fenced member that had not yet noticed its loss", 1)
+        .containsEntry("unexplained", 1);
+  }
+
+  /**
+   * A node cut off from the brokers knows no lag beyond its last fetch, so its watchdog cannot
+   * report the stall: the verdict says so instead of blaming the watchdog.
+   */
+  @Test
+  void check_aStallWhileTheOwnerIsCutOff_getsItsOwnVerdict() throws IOException {
+    Files.write(
+        dir.resolve("produced.ledger"),
+        List.of(
+            Ledger.produced("a", 0, 0, 0, 1000, false),
+            Ledger.produced("a", 1, 0, 1, 1100, false)));
+    Files.write(
+        dir.resolve("node-1.ledger"),
+        List.of(
+            Ledger.ownership('A', 0, 500),
+            d("a", 0, 0, "node-1", 1, 1050),
+            Ledger.ownership('L', 0, 14000)));
+    Files.write(
+        dir.resolve("node-2.ledger"),
+        List.of(Ledger.ownership('A', 0, 12000), d("a", 1, 1, "node-2", 1, 12500)));
+    Files.write(
+        dir.resolve("faults.ledger"),
+        List.of(
+            Ledger.fault(1060, "NET_PARTITION", "node-1", "for 13000 ms"),
+            Ledger.fault(14060, "NET_HEAL", "node-1", "")));
+
+    Report r = Checker.check(dir, List.of(), 5000, 20000);
+
+    assertThat(r.longestStallMs()).isEqualTo(11400);
+    assertThat(r.watchdog()).startsWith("not reported: its owner was cut off");
+  }
 }
