@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  * <p>With three or more brokers topics get replication factor 3 and {@code min.insync.replicas=2}
  * (internal topics too), so one broker down loses no acknowledged write and blocks no {@code
  * acks=all} producer. With one broker the settings are those of {@link KafkaBroker}'s {@code local}
- * backend. Not thread-safe: one thread drives a cluster.
+ * backend. Start, kill, restart and close from one thread at a time; {@link #isRunning}, {@link
+ * #link} and the addresses may be read from any thread meanwhile.
  */
 public final class LocalKafkaCluster implements AutoCloseable {
 
