@@ -560,7 +560,8 @@ final class Checker {
 
   /**
    * For each fault of {@code kind} on a node (a SIGKILL, a network partition): the longest time one
-   * of the partitions the node owned went without a delivery from another node.
+   * of the partitions the node owned went without a delivery from another node (or, after a
+   * partition, from the node itself once its network was healed).
    */
   private static void failovers(
       List<Long> out,
@@ -590,11 +591,23 @@ final class Checker {
                   owned.remove(e.partition());
                 }
               });
+      // A partitioned node that the group did not expire (or that got its partitions back) makes
+      // progress again itself once healed: that ends the stall as well.
+      long healed =
+          kind.equals("NET_PARTITION")
+              ? faults.stream()
+                  .filter(h -> h.kind().equals("NET_HEAL") && h.target().equals(f.target()))
+                  .mapToLong(Fault::time)
+                  .filter(t -> t >= f.time())
+                  .min()
+                  .orElse(Long.MAX_VALUE)
+              : Long.MAX_VALUE;
       long worst = -1;
       for (int partition : owned) {
         long next =
             byPartition.getOrDefault(partition, List.of()).stream()
-                .filter(d -> !d.node().equals(f.target()) && d.done() > f.time())
+                .filter(
+                    d -> (!d.node().equals(f.target()) || d.call() > healed) && d.done() > f.time())
                 .mapToLong(Delivery::done)
                 .min()
                 .orElse(-1);
