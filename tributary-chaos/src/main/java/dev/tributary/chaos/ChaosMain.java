@@ -16,8 +16,8 @@ import java.util.Set;
  *     -Dchaos.args="-duration 600 -seed 42 -faults-per-kind 10"
  * </pre>
  *
- * <p>The 30-minute soak: {@code -Dchaos.args="-duration 1800 -brokers 3 -consumer-prop
- * session.timeout.ms=10000"} (a random seed, printed first).
+ * <p>The 30-minute soak: {@code -Dchaos.args="-duration 1800 -faults-per-kind 18 -brokers 3
+ * -consumer-prop session.timeout.ms=10000"} (a random seed, printed first).
  *
  * <p>Options: {@code -seed N} (default: random, printed), {@code -duration SECONDS} (default 120),
  * {@code -faults-per-kind N} (default: 2 per minute), {@code -only KIND,KIND} (fault kinds, see
