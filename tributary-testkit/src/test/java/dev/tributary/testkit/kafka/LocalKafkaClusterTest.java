@@ -2,7 +2,9 @@ package dev.tributary.testkit.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -81,13 +83,21 @@ class LocalKafkaClusterTest {
     try (KafkaProducer<String, String> viaLink =
             producer(cluster.link(0).bootstrapServers(), 4_000);
         KafkaProducer<String, String> direct = producer(cluster.bootstrapServers(), 30_000)) {
-      send(viaLink, "cut", "before");
+      // The producer's 4 s delivery timeout makes the partition show quickly; on a loaded machine
+      // the first send (metadata, a leader just elected) may need a few tries.
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .ignoreExceptions()
+          .until(() -> send(viaLink, "cut", "before") != null);
       cluster.link(0).partition();
       assertThatThrownBy(() -> send(viaLink, "cut", "during"))
           .hasCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
       send(direct, "cut", "direct-during");
       cluster.link(0).heal();
-      send(viaLink, "cut", "after");
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .ignoreExceptions()
+          .until(() -> send(viaLink, "cut", "after") != null);
     }
   }
 
