@@ -86,6 +86,10 @@ final class PullingAgent {
   final AgentView view = new AgentView();
 
   private final Map<StreamId, StreamState> streams = new HashMap<>();
+
+  /** Scratch for {@link #onBatches}: the tracked stream of each batch of a read. */
+  private StreamState[] resolved = new StreamState[0];
+
   private final ReplayHost replayHost = new ReplayHost();
 
   /**
@@ -650,21 +654,44 @@ final class PullingAgent {
     }
   }
 
+  /**
+   * Adds a read's batches to the cache, then wakes the subscriptions of their streams. A batch of a
+   * tracked stream costs one lookup, the agent's: it reaches the cache through the stream's handle.
+   * Batches of new streams are added by id and their streams registered afterwards, so that the new
+   * subscriptions' cursors open at batches already cached.
+   */
   private void onBatches(List<BatchContainer> batches) {
+    int n = batches.size();
+    if (resolved.length < n) {
+      resolved = new StreamState[Math.max(n, 2 * resolved.length)];
+    }
+    StreamState[] known = resolved;
     int events = 0;
-    for (int i = 0, n = batches.size(); i < n; i++) {
-      events += batches.get(i).eventCount();
+    for (int i = 0; i < n; i++) {
+      BatchContainer batch = batches.get(i);
+      events += batch.eventCount();
+      StreamState stream = streams.get(batch.streamId());
+      if (stream != null) {
+        cache.addToCache(stream.handle, batch);
+      } else {
+        cache.addToCache(List.of(batch));
+      }
+      known[i] = stream;
     }
     metrics.eventsRead.increment(events);
-    cache.addToCache(batches);
     long now = timers.millis();
-    for (int i = 0, n = batches.size(); i < n; i++) {
-      BatchContainer batch = batches.get(i);
-      StreamState stream = streams.get(batch.streamId());
+    for (int i = 0; i < n; i++) {
+      StreamState stream = known[i];
+      known[i] = null;
       if (stream == null) {
-        stream = register(batch.streamId(), batch.sequenceToken());
+        // New here, unless an earlier batch of this read registered it.
+        BatchContainer batch = batches.get(i);
+        stream = streams.get(batch.streamId());
         if (stream == null) {
-          continue;
+          stream = register(batch.streamId(), batch.sequenceToken());
+          if (stream == null) {
+            continue;
+          }
         }
       }
       stream.lastActivityMillis = now;
@@ -786,7 +813,7 @@ final class PullingAgent {
    * implicitStart} (null: at the next batch of the stream).
    */
   private StreamState newStream(StreamId id, StreamSequenceToken implicitStart) {
-    StreamState stream = new StreamState(id);
+    StreamState stream = new StreamState(id, cache.stream(id));
     stream.leased = leases.claim(id, this);
     for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
       StreamConsumer c = StreamConsumer.implicit(id, implicit, cache.cursor(id, implicitStart));
@@ -1257,6 +1284,11 @@ final class PullingAgent {
 
   /** The stream is no longer tracked here: give up its lease, or stop waiting for it. */
   private void leaveStream(StreamState s) {
+    try {
+      cache.release(s.handle);
+    } catch (Throwable t) {
+      log.error("Queue {}: releasing the cache's handle of {} failed", queueId, s.id, t);
+    }
     if (s.leased) {
       s.leased = false;
       leases.release(s.id, this);

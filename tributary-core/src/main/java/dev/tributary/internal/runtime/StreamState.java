@@ -1,6 +1,7 @@
 package dev.tributary.internal.runtime;
 
 import dev.tributary.StreamId;
+import dev.tributary.spi.QueueCache;
 import java.util.Arrays;
 
 /**
@@ -18,6 +19,14 @@ final class StreamState {
   final StreamId id;
 
   /**
+   * The stream's place in the agent's cache, held while the agent tracks the stream: batches of the
+   * stream reach the cache through it without a lookup of their own. Released (in {@code
+   * PullingAgent.leaveStream}) when the stream leaves the agent, so cache and agent drop the stream
+   * together.
+   */
+  final QueueCache.StreamHandle handle;
+
+  /**
    * Copied on change, which is rare, so that dispatching an event touches one array rather than a
    * list and its array.
    */
@@ -28,8 +37,9 @@ final class StreamState {
   /** True while this agent holds the stream's lease and may deliver it. */
   boolean leased;
 
-  StreamState(StreamId id) {
+  StreamState(StreamId id, QueueCache.StreamHandle handle) {
     this.id = id;
+    this.handle = handle;
   }
 
   void add(StreamConsumer c) {
