@@ -87,4 +87,12 @@ public interface QueueCache {
 
   /** How many cursors are open. */
   int cursorCount();
+
+  /**
+   * How many streams the cache keeps state for (cached batches, open cursors or a held handle), for
+   * tests and gauges; -1 when the cache does not tell.
+   */
+  default int trackedStreams() {
+    return -1;
+  }
 }

@@ -388,6 +388,11 @@ final class SimpleQueueCache implements QueueCache {
     return cursorCount;
   }
 
+  @Override
+  public int trackedStreams() {
+    return chains.size();
+  }
+
   /** How many buckets hold batches; for tests and metrics. */
   int bucketCount() {
     if (entries.isEmpty()) {

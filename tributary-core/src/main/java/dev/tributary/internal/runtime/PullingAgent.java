@@ -1510,10 +1510,15 @@ final class PullingAgent {
                     consumers.size() + implicitConsumers,
                     cache.size(),
                     cache.cursorCount(),
-                    state.name())));
+                    state.name(),
+                    cache.trackedStreams())));
     return f;
   }
 
-  /** What {@link #snapshot()} reports. */
-  record Snapshot(int streams, int subscriptions, int cacheSize, int cursors, String state) {}
+  /**
+   * What {@link #snapshot()} reports; {@code cacheStreams} is what the cache keeps state for
+   * ({@link QueueCache#trackedStreams()}).
+   */
+  record Snapshot(
+      int streams, int subscriptions, int cacheSize, int cursors, String state, int cacheStreams) {}
 }

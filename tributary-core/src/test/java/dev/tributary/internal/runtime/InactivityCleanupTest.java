@@ -117,6 +117,7 @@ class InactivityCleanupTest {
               assertThat(s.streams()).isEqualTo(1);
               assertThat(s.subscriptions()).isEqualTo(1);
               assertThat(s.cursors()).isEqualTo(1);
+              assertThat(s.cacheStreams()).as("the cache dropped a with the agent").isEqualTo(1);
             });
 
     produce(rt, "imp", "a", "a2");
@@ -214,5 +215,43 @@ class InactivityCleanupTest {
     produce(rt, "exp", "slow", "s2");
     await().atMost(WAIT).until(() -> slow.size() == 2);
     assertThat(slow).containsExactly("s1", "s2");
+  }
+
+  /**
+   * Streams that appear and go idle round after round leave nothing behind in the agent or in its
+   * cache: each stream's handle is released with its state.
+   */
+  @Test
+  void churnOfIdleStreams_leavesNoStateInTheAgentOrItsCache() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    for (int round = 0; round < 3; round++) {
+      for (int k = 0; k < 50; k++) {
+        produce(rt, "imp", "r" + round + "-" + k, "x");
+      }
+      String last = "r" + round + "-49";
+      awaitReceived(last, "x");
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                PullingAgent.Snapshot s = snapshot(agent);
+                assertThat(s.streams()).isEqualTo(50);
+                assertThat(s.cacheStreams()).isEqualTo(50);
+              });
+      advance(agent, INACTIVITY.plus(INACTIVITY.dividedBy(10)).plusSeconds(1));
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                PullingAgent.Snapshot s = snapshot(agent);
+                assertThat(s.streams()).isZero();
+                assertThat(s.subscriptions()).isZero();
+                assertThat(s.cursors()).isZero();
+                assertThat(s.cacheStreams()).isZero();
+                assertThat(s.cacheSize()).isZero();
+              });
+    }
+    assertThat(received).hasSize(150);
   }
 }
