@@ -671,7 +671,7 @@ final class PullingAgent {
       BatchContainer batch = batches.get(i);
       events += batch.eventCount();
       StreamState stream = streams.get(batch.streamId());
-      if (stream != null) {
+      if (stream != null && stream.handle != null) {
         cache.addToCache(stream.handle, batch);
       } else {
         cache.addToCache(List.of(batch));
@@ -693,6 +693,9 @@ final class PullingAgent {
             continue;
           }
         }
+      }
+      if (stream.handle == null) {
+        unpark(stream, batches.get(i).sequenceToken());
       }
       stream.lastActivityMillis = now;
       if (!stream.leased && !(stream.leased = leases.claim(stream.id, this))) {
@@ -746,11 +749,17 @@ final class PullingAgent {
       return;
     }
     lastCleanupMillis = now;
+    long parkAfter = Math.max(inactivity / 10, 1);
     Iterator<StreamState> it = streams.values().iterator();
     while (it.hasNext()) {
       StreamState s = it.next();
+      long idle = now - s.lastActivityMillis;
       // A stream waiting for its lease keeps batches cached for its consumers: not idle.
-      if (now - s.lastActivityMillis <= inactivity || s.busy() || !s.leased) {
+      if (idle <= parkAfter || s.busy() || !s.leased) {
+        continue;
+      }
+      if (idle <= inactivity) {
+        park(s);
         continue;
       }
       for (StreamConsumer c : s.consumers) {
@@ -760,6 +769,38 @@ final class PullingAgent {
       it.remove();
       leaveStream(s);
       log.debug("Queue {}: stream {} inactive; dropped", queueId, s.id);
+    }
+  }
+
+  /**
+   * Releases the cursors and the cache's handle of an idle stream whose subscriptions are all
+   * implicit and caught up, keeping its state and observers: an idle stream then costs its state
+   * and observers only, not a cursor and a cache entry. Its next batch reopens them ({@link
+   * #unpark}) before anything of it can be purged.
+   */
+  private void park(StreamState s) {
+    if (s.handle == null || s.consumers.length == 0) {
+      return;
+    }
+    for (StreamConsumer c : s.consumers) {
+      if (!c.implicit || !c.waiting || c.parked()) {
+        return;
+      }
+    }
+    for (StreamConsumer c : s.consumers) {
+      c.park();
+    }
+    cache.release(s.handle);
+    s.handle = null;
+  }
+
+  /** A parked stream has a batch again: its cursors open at {@code token}, which is cached. */
+  private void unpark(StreamState s, StreamSequenceToken token) {
+    s.handle = cache.stream(s.id);
+    for (StreamConsumer c : s.consumers) {
+      if (c.parked()) {
+        c.unpark(cache.cursor(s.id, token));
+      }
     }
   }
 
@@ -1284,10 +1325,13 @@ final class PullingAgent {
 
   /** The stream is no longer tracked here: give up its lease, or stop waiting for it. */
   private void leaveStream(StreamState s) {
-    try {
-      cache.release(s.handle);
-    } catch (Throwable t) {
-      log.error("Queue {}: releasing the cache's handle of {} failed", queueId, s.id, t);
+    if (s.handle != null) {
+      try {
+        cache.release(s.handle);
+      } catch (Throwable t) {
+        log.error("Queue {}: releasing the cache's handle of {} failed", queueId, s.id, t);
+      }
+      s.handle = null;
     }
     if (s.leased) {
       s.leased = false;

@@ -226,6 +226,9 @@ final class StreamConsumer {
     if (next < count) {
       return true;
     }
+    if (cursor == null) {
+      return false;
+    }
     String data = filterData();
     while (true) {
       count = 0;
@@ -411,6 +414,27 @@ final class StreamConsumer {
     next = 0;
     attempts = 0;
     firstFailureMillis = -1;
+    if (cursor != null) {
+      cursor.close();
+    }
+  }
+
+  /**
+   * Closes the cursor of a caught-up consumer whose stream went idle; it holds nothing then, so the
+   * cache may drop the stream. Until {@link #unpark} the consumer has nothing to deliver.
+   */
+  void park() {
     cursor.close();
+    cursor = null;
+    waiting = true;
+  }
+
+  boolean parked() {
+    return cursor == null;
+  }
+
+  /** The parked consumer's stream has batches again, {@code newCursor} at the first of them. */
+  void unpark(QueueCacheCursor newCursor) {
+    bind(newCursor);
   }
 }

@@ -22,9 +22,10 @@ final class StreamState {
    * The stream's place in the agent's cache, held while the agent tracks the stream: batches of the
    * stream reach the cache through it without a lookup of their own. Released (in {@code
    * PullingAgent.leaveStream}) when the stream leaves the agent, so cache and agent drop the stream
-   * together.
+   * together; null while the stream is parked (idle, its cursors closed, see {@code
+   * PullingAgent.park}).
    */
-  final QueueCache.StreamHandle handle;
+  QueueCache.StreamHandle handle;
 
   /**
    * Copied on change, which is rare, so that dispatching an event touches one array rather than a
