@@ -85,7 +85,7 @@ final class PullingAgent {
   /** What health and status read; written by this agent's thread only. */
   final AgentView view = new AgentView();
 
-  private final Map<StreamId, StreamState> streams = new HashMap<>();
+  private final Map<StreamId, StreamState> streams = new StreamTable();
 
   /** Scratch for {@link #onBatches}: the tracked stream of each batch of a read. */
   private StreamState[] resolved = new StreamState[0];

@@ -18,6 +18,9 @@ final class StreamState {
 
   final StreamId id;
 
+  /** {@code id.hashCode()}, for {@link StreamTable}. */
+  final int hash;
+
   /**
    * The stream's place in the agent's cache, held while the agent tracks the stream: batches of the
    * stream reach the cache through it without a lookup of their own. Released (in {@code
@@ -40,6 +43,7 @@ final class StreamState {
 
   StreamState(StreamId id, QueueCache.StreamHandle handle) {
     this.id = id;
+    this.hash = id.hashCode();
     this.handle = handle;
   }
 
