@@ -1389,10 +1389,12 @@ final class PullingAgent {
    */
   private boolean onOutcome(StreamConsumer c, Throwable error, boolean batch, int size) {
     if (error == null) {
-      metrics.eventsDelivered.increment(size);
-      long ts = c.lastBatchOfCall(batch).timestampMillis();
-      if (ts > 0) {
-        metrics.deliveryLatency.record(Math.max(0, timers.millis() - ts), TimeUnit.MILLISECONDS);
+      if (metrics.perDelivery) {
+        metrics.eventsDelivered.increment(size);
+        long ts = c.lastBatchOfCall(batch).timestampMillis();
+        if (ts > 0) {
+          metrics.deliveryLatency.record(Math.max(0, timers.millis() - ts), TimeUnit.MILLISECONDS);
+        }
       }
       c.advance(size);
       return true;
