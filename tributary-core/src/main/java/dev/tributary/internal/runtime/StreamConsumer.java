@@ -46,7 +46,7 @@ final class StreamConsumer {
   /** The token this consumer started at (null: live), for {@link #resumeFrom()}. */
   private StreamSequenceToken startedAt;
 
-  /** The last event delivered or given up; null before the first. */
+  /** The last event delivered or given up; null before the first, and for implicit ones. */
   private StreamSequenceToken lastDone;
 
   // The prepared events, [next, count) still to deliver. Event 0 lives in fields (most calls carry
@@ -377,7 +377,11 @@ final class StreamConsumer {
    * nothing prepared remains, releases what the cursor holds.
    */
   void advance(int size) {
-    lastDone = tokenAt(next + size - 1);
+    if (!implicit) {
+      // Only an explicit subscription resumes from here (resumeFrom, skippedTo); an implicit one
+      // would keep the token of its last event alive while idle.
+      lastDone = tokenAt(next + size - 1);
+    }
     clear(next, next + size);
     next += size;
     if (next >= count) {
