@@ -370,12 +370,18 @@ public final class MemoryBenchmark {
                   + " bytes; released by the cleanup: %s",
               (afterDelivery - afterCleanup) / (double) Math.max(1, active - remaining),
               remaining == 0 ? "yes" : "NO (" + remaining + " left)"));
-      report.print(
-          String.format(
-              Locale.ROOT,
-              "- heap per parked idle stream (state and observer; cursor and cache entry released):"
-                  + " about %,.0f bytes",
-              (parked - afterCleanup) / (double) Math.max(1, parkedStreams - remaining)));
+      if (parkedStreams > remaining) {
+        report.print(
+            String.format(
+                Locale.ROOT,
+                "- heap per parked idle stream (state and observer; cursor and cache entry"
+                    + " released): about %,.0f bytes",
+                (parked - afterCleanup) / (double) (parkedStreams - remaining)));
+      } else {
+        report.print(
+            "- heap per parked idle stream: not measured, the cleanup had dropped every stream"
+                + " (delivery took longer than the inactivity period)");
+      }
     } finally {
       s.runtime().close();
       kafka.deleteTopic(d.topic());
