@@ -18,6 +18,36 @@ public interface QueueCache {
   void addToCache(List<BatchContainer> batches);
 
   /**
+   * One stream's place in a cache, which the agent keeps with its own state of the stream: with it
+   * a batch of a stream the agent already tracks costs one lookup (the agent's) instead of two.
+   * Valid for the cache that returned it until {@link #release(StreamHandle)}.
+   */
+  interface StreamHandle {
+    /** The stream. */
+    StreamId streamId();
+  }
+
+  /**
+   * The handle of {@code streamId}; the cache keeps the stream's entry (empty or not) until the
+   * handle is released. The default is a handle that only names the stream, for caches that look
+   * streams up by id anyway.
+   */
+  default StreamHandle stream(StreamId streamId) {
+    return () -> streamId;
+  }
+
+  /**
+   * Adds {@code batch}, a batch of the handle's stream, in queue order like {@link
+   * #addToCache(List)}, without looking the stream up.
+   */
+  default void addToCache(StreamHandle stream, BatchContainer batch) {
+    addToCache(List.of(batch));
+  }
+
+  /** The agent no longer tracks the handle's stream; the handle is invalid afterwards. */
+  default void release(StreamHandle stream) {}
+
+  /**
    * Returns the batches released since the last call: batches that every cursor of their stream has
    * passed (delivered, filtered out, or given up on), each exactly once, in queue order within a
    * stream but not across streams (a batch is released while older batches of other streams may
@@ -57,4 +87,12 @@ public interface QueueCache {
 
   /** How many cursors are open. */
   int cursorCount();
+
+  /**
+   * How many streams the cache keeps state for (cached batches, open cursors or a held handle), for
+   * tests and gauges; -1 when the cache does not tell.
+   */
+  default int trackedStreams() {
+    return -1;
+  }
 }

@@ -27,8 +27,9 @@ import java.util.List;
  * Released batches leave the cache as soon as no older batch is still needed.
  *
  * <p>A cursor walks a per-stream chain: moving to the next batch of a stream costs O(1) whatever
- * the number of other streams in the queue. A chain lives while it holds batches or a cursor refers
- * to it, so adding a batch is the only per-batch map lookup.
+ * the number of other streams in the queue. A chain lives while it holds batches, a cursor refers
+ * to it or the agent holds it as the stream's {@link StreamHandle}; adding a batch through the
+ * handle needs no lookup at all, adding one by id one map lookup.
  *
  * <p>Not thread-safe: confined to the owning pulling agent.
  */
@@ -87,12 +88,10 @@ final class SimpleQueueCache implements QueueCache {
   }
 
   /**
-   * The cached batches of one stream, oldest first, and the cursors over them. In {@link #chains}
-   * while it holds batches or open cursors refer to it.
+   * The cached batches of one stream, oldest first, and the cursors over them; the stream's handle.
+   * In {@link #chains} while it holds batches, open cursors refer to it or its handle is held.
    */
-  static final class Chain {
-    private static final Cursor[] NONE = new Cursor[0];
-
+  static final class Chain implements StreamHandle {
     final StreamId streamId;
     Entry head;
     Entry tail;
@@ -100,8 +99,16 @@ final class SimpleQueueCache implements QueueCache {
     /** The oldest batch of the chain not released yet; null when all are. */
     Entry firstUnreleased;
 
-    Cursor[] cursors = NONE;
-    int cursorCount;
+    /** The first open cursor (most streams have one); null when none is open. */
+    Cursor first;
+
+    /** The other open cursors, [0, moreCount); null until a second one opens. */
+    Cursor[] more;
+
+    int moreCount;
+
+    /** How many handles of this chain are held. */
+    int pins;
 
     /**
      * Cursors that hold a released batch (they were opened at an older token): until they move on,
@@ -115,19 +122,52 @@ final class SimpleQueueCache implements QueueCache {
       this.streamId = streamId;
     }
 
+    @Override
+    public StreamId streamId() {
+      return streamId;
+    }
+
+    @Override
+    public String toString() {
+      return "Chain{" + streamId + "}";
+    }
+
     void addCursor(Cursor c) {
-      if (cursorCount == cursors.length) {
-        cursors = Arrays.copyOf(cursors, Math.max(2, cursorCount * 2));
+      if (first == null) {
+        first = c;
+        return;
       }
-      cursors[cursorCount++] = c;
+      if (more == null) {
+        more = new Cursor[2];
+      } else if (moreCount == more.length) {
+        more = Arrays.copyOf(more, moreCount * 2);
+      }
+      more[moreCount++] = c;
     }
 
     void removeCursor(Cursor c) {
-      for (int i = 0; i < cursorCount; i++) {
-        if (cursors[i] == c) {
-          cursors[i] = cursors[--cursorCount];
-          cursors[cursorCount] = null;
+      if (first == c) {
+        first = moreCount == 0 ? null : more[--moreCount];
+        if (first != null) {
+          more[moreCount] = null;
+        }
+        return;
+      }
+      for (int i = 0; i < moreCount; i++) {
+        if (more[i] == c) {
+          more[i] = more[--moreCount];
+          more[moreCount] = null;
           return;
+        }
+      }
+    }
+
+    /** Offers a new batch of the stream to every open cursor. */
+    void offer(Entry e) {
+      if (first != null) {
+        first.offer(e);
+        for (int j = 0; j < moreCount; j++) {
+          more[j].offer(e);
         }
       }
     }
@@ -143,9 +183,12 @@ final class SimpleQueueCache implements QueueCache {
     return chain;
   }
 
-  /** Drops {@code chain} from the map once it holds no batch and no cursor refers to it. */
+  /**
+   * Drops {@code chain} from the map once it holds no batch, no cursor refers to it and no handle
+   * of it is held.
+   */
   private void releaseIfUnused(Chain chain) {
-    if (chain.head == null && chain.cursorCount == 0 && !chain.dirty) {
+    if (chain.head == null && chain.first == null && chain.pins == 0 && !chain.dirty) {
       chains.remove(chain.streamId, chain);
     }
   }
@@ -172,27 +215,61 @@ final class SimpleQueueCache implements QueueCache {
     }
     for (int i = 0, n = batches.size(); i < n; i++) {
       BatchContainer batch = batches.get(i);
-      Chain chain = chainOf(batch.streamId());
-      Entry e = new Entry(batch, nextIndex++, chain);
-      entries.addLast(e);
-      if (chain.head == null) {
-        chain.head = e;
-        nonEmptyChains++;
-      } else {
-        chain.tail.nextInStream = e;
-      }
-      chain.tail = e;
-      if (chain.firstUnreleased == null) {
-        chain.firstUnreleased = e;
-      }
-      Cursor[] cs = chain.cursors;
-      for (int j = 0, m = chain.cursorCount; j < m; j++) {
-        cs[j].offer(e);
-      }
-      // Released at the next purge unless a cursor holds it by then: the agent attaches the
-      // subscriptions of a new stream before it purges again.
-      markDirty(chain);
+      add(chainOf(batch.streamId()), batch);
     }
+  }
+
+  @Override
+  public StreamHandle stream(StreamId streamId) {
+    Chain chain = chainOf(streamId);
+    chain.pins++;
+    return chain;
+  }
+
+  @Override
+  public void addToCache(StreamHandle stream, BatchContainer batch) {
+    if (firstAddedToken == null) {
+      firstAddedToken = batch.sequenceToken();
+    }
+    add(held(stream), batch);
+  }
+
+  @Override
+  public void release(StreamHandle stream) {
+    Chain chain = held(stream);
+    chain.pins--;
+    releaseIfUnused(chain);
+  }
+
+  /**
+   * The chain of a handle this cache returned and that is still held (a held chain stays in {@link
+   * #chains}, so it needs no lookup).
+   */
+  private static Chain held(StreamHandle stream) {
+    if (!(stream instanceof Chain chain) || chain.pins <= 0) {
+      throw new IllegalArgumentException(
+          "stream handle was " + stream + " but it must be one this cache returned, not released");
+    }
+    return chain;
+  }
+
+  private void add(Chain chain, BatchContainer batch) {
+    Entry e = new Entry(batch, nextIndex++, chain);
+    entries.addLast(e);
+    if (chain.head == null) {
+      chain.head = e;
+      nonEmptyChains++;
+    } else {
+      chain.tail.nextInStream = e;
+    }
+    chain.tail = e;
+    if (chain.firstUnreleased == null) {
+      chain.firstUnreleased = e;
+    }
+    chain.offer(e);
+    // Released at the next purge unless a cursor holds it by then: the agent attaches the
+    // subscriptions of a new stream before it purges again.
+    markDirty(chain);
   }
 
   @Override
@@ -309,6 +386,11 @@ final class SimpleQueueCache implements QueueCache {
   @Override
   public int cursorCount() {
     return cursorCount;
+  }
+
+  @Override
+  public int trackedStreams() {
+    return chains.size();
   }
 
   /** How many buckets hold batches; for tests and metrics. */

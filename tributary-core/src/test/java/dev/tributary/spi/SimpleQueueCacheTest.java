@@ -1300,4 +1300,109 @@ class SimpleQueueCacheTest {
       assertThat(feed.cache.size()).isZero();
     }
   }
+
+  // ------------------------------------------------------------------ stream handles
+
+  @Nested
+  class StreamHandles {
+
+    @Test
+    void heldHandle_keepsTheStreamsEntry_untilReleased_thenNothingIsLeft() {
+      Feed feed = new Feed(16);
+      QueueCache.StreamHandle a = feed.cache.stream(A);
+      assertThat(a.streamId()).isEqualTo(A);
+      assertThat(feed.cache.trackedStreams()).isEqualTo(1);
+
+      TestBatch a0 = TestBatch.of(A, feed.nextSequence++, 1);
+      feed.cache.addToCache(a, a0);
+      QueueCacheCursor cursor = feed.cache.cursor(A, a0.sequenceToken());
+      assertThat(next(cursor)).isSameAs(a0);
+      cursor.markDelivered();
+      cursor.close();
+      assertThat(feed.purge()).containsExactly(a0);
+      assertThat(feed.cache.size()).isZero();
+      assertThat(feed.cache.trackedStreams()).as("the handle is still held").isEqualTo(1);
+
+      feed.cache.release(a);
+      assertThat(feed.cache.trackedStreams()).isZero();
+      assertThat(feed.cache.cursorCount()).isZero();
+    }
+
+    @Test
+    void batchAddedThroughTheHandle_reachesCursorsOpenedById_andIsReleasedExactly() {
+      Feed feed = new Feed(16);
+      QueueCache.StreamHandle a = feed.cache.stream(A);
+      QueueCacheCursor byId = feed.cache.cursor(A, null);
+      TestBatch a0 = TestBatch.of(A, feed.nextSequence++, 1);
+      feed.cache.addToCache(a, a0);
+      TestBatch b1 = feed.add(B);
+
+      assertThat(feed.purge()).as("a0 is held by the cursor").containsExactly(b1);
+      assertThat(next(byId)).isSameAs(a0);
+      byId.markDelivered();
+      assertThat(feed.purge()).containsExactly(a0);
+      assertThat(feed.cache.streamCount()).isZero();
+      byId.close();
+      feed.cache.release(a);
+      assertThat(feed.cache.trackedStreams()).isZero();
+    }
+
+    @Test
+    void handleAndById_addToTheSameChain_inQueueOrder() {
+      Feed feed = new Feed(16);
+      QueueCache.StreamHandle a = feed.cache.stream(A);
+      TestBatch a0 = feed.add(A);
+      TestBatch a1 = TestBatch.of(A, feed.nextSequence++, 1);
+      feed.cache.addToCache(a, a1);
+      TestBatch a2 = feed.add(A);
+      QueueCacheCursor cursor = feed.cache.cursor(A, a0.sequenceToken());
+      assertThat(next(cursor)).isSameAs(a0);
+      assertThat(next(cursor)).isSameAs(a1);
+      assertThat(next(cursor)).isSameAs(a2);
+      assertThat(cursor.moveNext()).isFalse();
+      assertThat(feed.cache.trackedStreams()).isEqualTo(1);
+    }
+
+    @Test
+    void releasedHandle_isRejected() {
+      Feed feed = new Feed(16);
+      QueueCache.StreamHandle a = feed.cache.stream(A);
+      feed.cache.release(a);
+      assertThatThrownBy(() -> feed.cache.addToCache(a, TestBatch.of(A, 0, 1)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("stream handle");
+      assertThatThrownBy(() -> feed.cache.release(a)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> feed.cache.release(() -> A))
+          .as("a handle this cache did not return")
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThat(feed.cache.trackedStreams()).isZero();
+    }
+
+    /** The first cursor lives in a field, later ones in an array: closing any keeps the rest. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2})
+    void closingAnyOfThreeCursors_leavesTheOtherTwoSeeingNewBatches(int closed) {
+      Feed feed = new Feed(16);
+      QueueCacheCursor[] cursors = {
+        feed.cache.cursor(A, null), feed.cache.cursor(A, null), feed.cache.cursor(A, null)
+      };
+      cursors[closed].close();
+      TestBatch a0 = feed.add(A);
+      for (int i = 0; i < 3; i++) {
+        if (i != closed) {
+          assertThat(next(cursors[i])).as("cursor %d", i).isSameAs(a0);
+        }
+      }
+      assertThat(feed.purge()).as("both open cursors hold a0").isEmpty();
+      for (int i = 0; i < 3; i++) {
+        if (i != closed) {
+          cursors[i].markDelivered();
+          cursors[i].close();
+        }
+      }
+      assertThat(feed.purge()).containsExactly(a0);
+      assertThat(feed.cache.cursorCount()).isZero();
+      assertThat(feed.cache.trackedStreams()).isZero();
+    }
+  }
 }

@@ -20,9 +20,16 @@ final class StreamIdTable {
   static final int MAX_KEYS = 8192;
 
   private final String topic;
-  private byte[][] keys;
-  private StreamId[] ids;
+
+  /**
+   * Slot {@code i} is {@code (key bytes, id)} at {@code [2i, 2i + 1]}: a hit reads one line of this
+   * array besides the key bytes, where separate arrays cost a cache miss each.
+   */
+  private Object[] slots;
+
+  /** The mixed hash of slot {@code i}'s key: probing compares these before touching a key. */
   private int[] hashes;
+
   private int size;
 
   StreamIdTable(String topic) {
@@ -33,24 +40,24 @@ final class StreamIdTable {
   /** The stream id of {@code key} (UTF-8 bytes) in this table's topic. */
   StreamId idOf(byte[] key) {
     int h = hash(key);
-    int mask = keys.length - 1;
+    int mask = hashes.length - 1;
     for (int i = h & mask; ; i = (i + 1) & mask) {
-      byte[] k = keys[i];
+      Object k = slots[2 * i];
       if (k == null) {
         StreamId id = StreamId.of(topic, new String(key, StandardCharsets.UTF_8));
-        if (size + 1 > keys.length / 2) {
+        if (size + 1 > hashes.length / 2) {
           grow();
           insert(h, key, id);
         } else {
-          keys[i] = key;
-          ids[i] = id;
+          slots[2 * i] = key;
+          slots[2 * i + 1] = id;
           hashes[i] = h;
           size++;
         }
         return id;
       }
-      if (hashes[i] == h && Arrays.equals(k, key)) {
-        return ids[i];
+      if (hashes[i] == h && Arrays.equals((byte[]) k, key)) {
+        return (StreamId) slots[2 * i + 1];
       }
     }
   }
@@ -60,43 +67,45 @@ final class StreamIdTable {
     return size;
   }
 
+  /**
+   * The key's hash, mixed (a multiplicative step and a shift) so that keys that differ in their
+   * last characters, such as {@code k1234} and {@code k1235}, do not fill runs of adjacent slots.
+   */
   private static int hash(byte[] key) {
-    int h = Arrays.hashCode(key);
+    int h = Arrays.hashCode(key) * 0x9E3779B9;
     return h ^ (h >>> 16);
   }
 
   private void grow() {
-    byte[][] oldKeys = keys;
-    StreamId[] oldIds = ids;
+    Object[] oldSlots = slots;
     int[] oldHashes = hashes;
     if (size >= MAX_KEYS) {
-      allocate(oldKeys.length);
+      allocate(oldHashes.length);
       return;
     }
-    allocate(oldKeys.length * 2);
-    for (int i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] != null) {
-        insert(oldHashes[i], oldKeys[i], oldIds[i]);
+    allocate(oldHashes.length * 2);
+    for (int i = 0; i < oldHashes.length; i++) {
+      if (oldSlots[2 * i] != null) {
+        insert(oldHashes[i], (byte[]) oldSlots[2 * i], (StreamId) oldSlots[2 * i + 1]);
       }
     }
   }
 
   private void insert(int h, byte[] key, StreamId id) {
-    int mask = keys.length - 1;
+    int mask = hashes.length - 1;
     int i = h & mask;
-    while (keys[i] != null) {
+    while (slots[2 * i] != null) {
       i = (i + 1) & mask;
     }
-    keys[i] = key;
-    ids[i] = id;
+    slots[2 * i] = key;
+    slots[2 * i + 1] = id;
     hashes[i] = h;
     size++;
   }
 
-  private void allocate(int slots) {
-    keys = new byte[slots][];
-    ids = new StreamId[slots];
-    hashes = new int[slots];
+  private void allocate(int slotCount) {
+    slots = new Object[2 * slotCount];
+    hashes = new int[slotCount];
     size = 0;
   }
 }

@@ -64,6 +64,7 @@ public final class BenchOptions {
   public Set<String> scenarios = new LinkedHashSet<>(List.of("a", "b"));
   public List<Integer> maxConcurrentReplays = new ArrayList<>();
   public int replayPartition;
+  public int churnSeconds;
 
   private BenchOptions() {}
 
@@ -106,6 +107,8 @@ public final class BenchOptions {
         "  --plot-dir DIR           write PNG charts there (e.g. docs/img)",
         "  --out FILE               append the result tables (markdown) to FILE",
         "  --timeout-seconds N      give up on one run after N seconds [300]",
+        "  --churn-seconds N        memory mode: instead of the other parts, N seconds of new keys",
+        "                           (one record each, --rate per second) going idle, heap sampled",
         "  --scenarios LIST         replay mode: a (one stream from offset 0) and/or b (every",
         "                           stream of one partition from offset 0) [a,b]",
         "  --max-concurrent-replays LIST  replay mode, scenario b: Tributary's",
@@ -195,6 +198,7 @@ public final class BenchOptions {
             o.consumerProperties.put(value.substring(0, at), value.substring(at + 1));
           }
           case "--timeout-seconds" -> o.timeoutSeconds = (int) positive(a, Integer.parseInt(value));
+          case "--churn-seconds" -> o.churnSeconds = (int) positive(a, Integer.parseInt(value));
           case "--scenarios" -> {
             o.scenarios = new LinkedHashSet<>();
             for (String s : value.split(",")) {

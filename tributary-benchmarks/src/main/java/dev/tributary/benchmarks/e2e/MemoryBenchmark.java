@@ -1,8 +1,14 @@
 package dev.tributary.benchmarks.e2e;
 
+import dev.tributary.StreamObserver;
+import dev.tributary.StreamRuntime;
+import dev.tributary.kafka.KafkaQueueAdapterFactory;
+import dev.tributary.kafka.TopicConfig;
+import dev.tributary.spi.StreamProviderDirection;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +17,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Heap per cached event, and heap after many streams went idle.
@@ -26,7 +36,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Idle streams: 1M distinct streams (or {@code --keys} when larger), one record each unless
  * {@code --records} says otherwise, are delivered with streamInactivityPeriod 20 s; the heap is
- * measured right after delivery and again after the inactivity cleanup.
+ * measured right after delivery, once the idle streams were parked (cursor and cache entry released
+ * after a tenth of the period) and again after the inactivity cleanup.
+ *
+ * <p>Churn ({@code --churn-seconds N}, instead of the parts above): a producer in this JVM writes
+ * {@code --rate} records per second for N seconds, each with a key never used before, while a
+ * runtime with streamInactivityPeriod 20 s delivers them; the heap after full GCs and the streams
+ * tracked are sampled every 30 s. Bounded heap means the samples stay flat while keys keep coming.
  */
 public final class MemoryBenchmark {
   private static final int[] CACHE_SIZES = {4096, 65536};
@@ -43,8 +59,116 @@ public final class MemoryBenchmark {
   }
 
   public void run() throws Exception {
+    if (o.churnSeconds > 0) {
+      churn();
+      return;
+    }
     cachedEvents();
     idleStreams();
+  }
+
+  private void churn() throws Exception {
+    String topic = "churn-" + System.currentTimeMillis();
+    kafka.createTopic(topic, o.partitions);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    AtomicLong delivered = new AtomicLong();
+    StreamRuntime runtime =
+        StreamRuntime.builder()
+            .addProvider(
+                "kafka",
+                churnFactory(topic),
+                agents -> agents.streamInactivityPeriod(Duration.ofSeconds(INACTIVITY_SECONDS)))
+            .implicitSubscription(
+                "kafka",
+                topic,
+                id ->
+                    (StreamObserver<byte[]>)
+                        (value, token) -> {
+                          delivered.incrementAndGet();
+                          return CompletableFuture.completedFuture(null);
+                        })
+            .meterRegistry(registry)
+            .build();
+    runtime.start();
+    AtomicLong produced = new AtomicLong();
+    AtomicBoolean producing = new AtomicBoolean(true);
+    Thread producer =
+        new Thread(
+            () -> {
+              byte[] value = new byte[o.valueSize];
+              long start = System.nanoTime();
+              try (KafkaProducer<byte[], byte[]> p = kafka.bulkProducer()) {
+                while (producing.get()) {
+                  long k = produced.get();
+                  long due = start + k * 1_000_000_000L / o.rate;
+                  long wait = due - System.nanoTime();
+                  if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                    continue;
+                  }
+                  byte[] key = ("c" + k).getBytes(StandardCharsets.UTF_8);
+                  p.send(new ProducerRecord<>(topic, key, value));
+                  produced.incrementAndGet();
+                }
+              }
+            },
+            "bench-churn-producer");
+    List<List<String>> rows = new ArrayList<>();
+    long baseline = usedHeapAfterGc();
+    rows.add(List.of("0", "0", "0", "0", mib(baseline)));
+    long t0 = System.nanoTime();
+    producer.start();
+    try {
+      for (int s = 30; s <= o.churnSeconds; s += 30) {
+        long due = t0 + TimeUnit.SECONDS.toNanos(s);
+        while (System.nanoTime() < due) {
+          Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime())));
+        }
+        long heap = usedHeapAfterGc();
+        List<String> row =
+            List.of(
+                Integer.toString(s),
+                String.format(Locale.ROOT, "%,d", produced.get()),
+                String.format(Locale.ROOT, "%,d", delivered.get()),
+                String.format(Locale.ROOT, "%,d", sum(registry, "tributary.streams.active")),
+                mib(heap));
+        System.out.println("  churn " + row);
+        rows.add(row);
+      }
+    } finally {
+      producing.set(false);
+      producer.join();
+      runtime.close();
+      kafka.deleteTopic(topic);
+    }
+    report.print("");
+    report.print(
+        String.format(
+            Locale.ROOT,
+            "### Churn: %,d new keys per second (one record each) for %d s, %d partitions,"
+                + " streamInactivityPeriod %d s",
+            o.rate,
+            o.churnSeconds,
+            o.partitions,
+            INACTIVITY_SECONDS));
+    report.print("");
+    report.print(
+        Report.table(
+            List.of("s", "keys produced", "delivered", "streams tracked", "used heap after GC"),
+            rows));
+  }
+
+  private KafkaQueueAdapterFactory churnFactory(String topic) {
+    KafkaQueueAdapterFactory.Builder kb =
+        KafkaQueueAdapterFactory.builder()
+            .bootstrapServers(kafka.bootstrapServers())
+            .consumerGroupId(BenchKafka.freshGroup("churn"))
+            .topic(topic, TopicConfig.existing())
+            .direction(StreamProviderDirection.READ_ONLY);
+    for (java.util.Map.Entry<String, String> e : kafka.extraConsumerProperties().entrySet()) {
+      kb.consumerProperty(e.getKey(), e.getValue());
+    }
+    return kb.build();
   }
 
   private void cachedEvents() throws Exception {
@@ -195,6 +319,10 @@ public final class MemoryBenchmark {
       Thread.sleep(500);
       long active = sum(registry, "tributary.streams.active");
       long afterDelivery = usedHeapAfterGc();
+      // Parked once idle for more than a tenth of the period, at a cleanup pass (every tenth).
+      Thread.sleep(TimeUnit.SECONDS.toMillis(INACTIVITY_SECONDS) * 3 / 10);
+      long parkedStreams = sum(registry, "tributary.streams.active");
+      long parked = usedHeapAfterGc();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4L * INACTIVITY_SECONDS);
       long remaining = active;
       while (System.nanoTime() < deadline) {
@@ -227,6 +355,10 @@ public final class MemoryBenchmark {
                       String.format(Locale.ROOT, "%,d", active),
                       mib(afterDelivery)),
                   List.of(
+                      "idle " + INACTIVITY_SECONDS * 3 / 10 + " s more (parked)",
+                      String.format(Locale.ROOT, "%,d", parkedStreams),
+                      mib(parked)),
+                  List.of(
                       "after inactivity cleanup",
                       String.format(Locale.ROOT, "%,d", remaining),
                       mib(afterCleanup)))));
@@ -238,6 +370,18 @@ public final class MemoryBenchmark {
                   + " bytes; released by the cleanup: %s",
               (afterDelivery - afterCleanup) / (double) Math.max(1, active - remaining),
               remaining == 0 ? "yes" : "NO (" + remaining + " left)"));
+      if (parkedStreams > remaining) {
+        report.print(
+            String.format(
+                Locale.ROOT,
+                "- heap per parked idle stream (state and observer; cursor and cache entry"
+                    + " released): about %,.0f bytes",
+                (parked - afterCleanup) / (double) (parkedStreams - remaining)));
+      } else {
+        report.print(
+            "- heap per parked idle stream: not measured, the cleanup had dropped every stream"
+                + " (delivery took longer than the inactivity period)");
+      }
     } finally {
       s.runtime().close();
       kafka.deleteTopic(d.topic());

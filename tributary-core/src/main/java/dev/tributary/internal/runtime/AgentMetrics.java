@@ -27,6 +27,12 @@ final class AgentMetrics {
   final Counter eventsExpired;
   final Timer deliveryLatency;
 
+  /**
+   * False when the runtime has no registry of the user's ({@link NoMeters}): the agent then skips
+   * the per-delivery meters, whose updates nobody can read, and the clock read the latency needs.
+   */
+  final boolean perDelivery;
+
   volatile int cacheSize;
   volatile int underPressure;
   volatile int activeStreams;
@@ -40,6 +46,7 @@ final class AgentMetrics {
 
   AgentMetrics(MeterRegistry registry, String provider, String queue) {
     this.registry = registry;
+    this.perDelivery = !(registry instanceof NoMeters);
     Tags tags = Tags.of("provider", provider, "queue", queue);
     eventsRead = counter("tributary.events.read", "Events read from the queue", tags);
     eventsDelivered =
@@ -103,6 +110,13 @@ final class AgentMetrics {
     meters.add(meter);
     return meter;
   }
+
+  /**
+   * The registry of a runtime built without {@code meterRegistry}: an empty composite that never
+   * gets a registry, so its meters record nothing.
+   */
+  static final class NoMeters
+      extends io.micrometer.core.instrument.composite.CompositeMeterRegistry {}
 
   /** Removes the agent's meters: a stopped agent's queue may now be another node's. */
   void close() {

@@ -5,7 +5,6 @@ import dev.tributary.StreamProvider;
 import dev.tributary.StreamRuntime;
 import dev.tributary.spi.PubSubStore;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -45,7 +44,7 @@ final class PersistentStreamRuntime implements StreamRuntime {
 
   PersistentStreamRuntime(RuntimeConfig config) {
     this.meterRegistry =
-        config.meterRegistry() != null ? config.meterRegistry() : new CompositeMeterRegistry();
+        config.meterRegistry() != null ? config.meterRegistry() : new AgentMetrics.NoMeters();
     this.tracing = Tracing.of(config.observationRegistry());
     this.streamFilter = config.streamFilter();
     this.pubSubStore = config.pubSubStore();

@@ -85,7 +85,11 @@ final class PullingAgent {
   /** What health and status read; written by this agent's thread only. */
   final AgentView view = new AgentView();
 
-  private final Map<StreamId, StreamState> streams = new HashMap<>();
+  private final Map<StreamId, StreamState> streams = new StreamTable();
+
+  /** Scratch for {@link #onBatches}: the tracked stream of each batch of a read. */
+  private StreamState[] resolved = new StreamState[0];
+
   private final ReplayHost replayHost = new ReplayHost();
 
   /**
@@ -714,22 +718,48 @@ final class PullingAgent {
     }
   }
 
+  /**
+   * Adds a read's batches to the cache, then wakes the subscriptions of their streams. A batch of a
+   * tracked stream costs one lookup, the agent's: it reaches the cache through the stream's handle.
+   * Batches of new streams are added by id and their streams registered afterwards, so that the new
+   * subscriptions' cursors open at batches already cached.
+   */
   private void onBatches(List<BatchContainer> batches) {
+    int n = batches.size();
+    if (resolved.length < n) {
+      resolved = new StreamState[Math.max(n, 2 * resolved.length)];
+    }
+    StreamState[] known = resolved;
     int events = 0;
-    for (int i = 0, n = batches.size(); i < n; i++) {
-      events += batches.get(i).eventCount();
+    for (int i = 0; i < n; i++) {
+      BatchContainer batch = batches.get(i);
+      events += batch.eventCount();
+      StreamState stream = streams.get(batch.streamId());
+      if (stream != null && stream.handle != null) {
+        cache.addToCache(stream.handle, batch);
+      } else {
+        cache.addToCache(List.of(batch));
+      }
+      known[i] = stream;
     }
     metrics.eventsRead.increment(events);
-    cache.addToCache(batches);
     long now = timers.millis();
-    for (int i = 0, n = batches.size(); i < n; i++) {
-      BatchContainer batch = batches.get(i);
-      StreamState stream = streams.get(batch.streamId());
+    for (int i = 0; i < n; i++) {
+      StreamState stream = known[i];
+      known[i] = null;
       if (stream == null) {
-        stream = register(batch.streamId(), batch.sequenceToken());
+        // New here, unless an earlier batch of this read registered it.
+        BatchContainer batch = batches.get(i);
+        stream = streams.get(batch.streamId());
         if (stream == null) {
-          continue;
+          stream = register(batch.streamId(), batch.sequenceToken());
+          if (stream == null) {
+            continue;
+          }
         }
+      }
+      if (stream.handle == null) {
+        unpark(stream, batches.get(i).sequenceToken());
       }
       stream.lastActivityMillis = now;
       if (!stream.leased && !(stream.leased = leases.claim(stream.id, this))) {
@@ -783,11 +813,17 @@ final class PullingAgent {
       return;
     }
     lastCleanupMillis = now;
+    long parkAfter = Math.max(inactivity / 10, 1);
     Iterator<StreamState> it = streams.values().iterator();
     while (it.hasNext()) {
       StreamState s = it.next();
+      long idle = now - s.lastActivityMillis;
       // A stream waiting for its lease keeps batches cached for its consumers: not idle.
-      if (now - s.lastActivityMillis <= inactivity || s.busy() || !s.leased) {
+      if (idle <= parkAfter || s.busy() || !s.leased) {
+        continue;
+      }
+      if (idle <= inactivity) {
+        park(s);
         continue;
       }
       for (StreamConsumer c : s.consumers) {
@@ -797,6 +833,38 @@ final class PullingAgent {
       it.remove();
       leaveStream(s);
       log.debug("Queue {}: stream {} inactive; dropped", queueId, s.id);
+    }
+  }
+
+  /**
+   * Releases the cursors and the cache's handle of an idle stream whose subscriptions are all
+   * implicit and caught up, keeping its state and observers: an idle stream then costs its state
+   * and observers only, not a cursor and a cache entry. Its next batch reopens them ({@link
+   * #unpark}) before anything of it can be purged.
+   */
+  private void park(StreamState s) {
+    if (s.handle == null || s.consumers.length == 0) {
+      return;
+    }
+    for (StreamConsumer c : s.consumers) {
+      if (!c.implicit || !c.waiting || c.parked()) {
+        return;
+      }
+    }
+    for (StreamConsumer c : s.consumers) {
+      c.park();
+    }
+    cache.release(s.handle);
+    s.handle = null;
+  }
+
+  /** A parked stream has a batch again: its cursors open at {@code token}, which is cached. */
+  private void unpark(StreamState s, StreamSequenceToken token) {
+    s.handle = cache.stream(s.id);
+    for (StreamConsumer c : s.consumers) {
+      if (c.parked()) {
+        c.unpark(cache.cursor(s.id, token));
+      }
     }
   }
 
@@ -862,7 +930,7 @@ final class PullingAgent {
    * implicitStart} (null: at the next batch of the stream).
    */
   private StreamState newStream(StreamId id, StreamSequenceToken implicitStart) {
-    StreamState stream = new StreamState(id);
+    StreamState stream = new StreamState(id, cache.stream(id));
     stream.leased = leases.claim(id, this);
     for (PersistentStreamProvider.Implicit implicit : provider.implicitFor(id.namespace())) {
       StreamConsumer c = StreamConsumer.implicit(id, implicit, cache.cursor(id, implicitStart));
@@ -1418,6 +1486,14 @@ final class PullingAgent {
 
   /** The stream is no longer tracked here: give up its lease, or stop waiting for it. */
   private void leaveStream(StreamState s) {
+    if (s.handle != null) {
+      try {
+        cache.release(s.handle);
+      } catch (Throwable t) {
+        log.error("Queue {}: releasing the cache's handle of {} failed", queueId, s.id, t);
+      }
+      s.handle = null;
+    }
     if (s.leased) {
       s.leased = false;
       leases.release(s.id, this);
@@ -1474,10 +1550,12 @@ final class PullingAgent {
    */
   private boolean onOutcome(StreamConsumer c, Throwable error, boolean batch, int size) {
     if (error == null) {
-      metrics.eventsDelivered.increment(size);
-      long ts = c.lastBatchOfCall(batch).timestampMillis();
-      if (ts > 0) {
-        metrics.deliveryLatency.record(Math.max(0, timers.millis() - ts), TimeUnit.MILLISECONDS);
+      if (metrics.perDelivery) {
+        metrics.eventsDelivered.increment(size);
+        long ts = c.lastBatchOfCall(batch).timestampMillis();
+        if (ts > 0) {
+          metrics.deliveryLatency.record(Math.max(0, timers.millis() - ts), TimeUnit.MILLISECONDS);
+        }
       }
       c.advance(size);
       return true;
@@ -1646,10 +1724,15 @@ final class PullingAgent {
                     consumers.size() + implicitConsumers,
                     cache.size(),
                     cache.cursorCount(),
-                    state.name())));
+                    state.name(),
+                    cache.trackedStreams())));
     return f;
   }
 
-  /** What {@link #snapshot()} reports. */
-  record Snapshot(int streams, int subscriptions, int cacheSize, int cursors, String state) {}
+  /**
+   * What {@link #snapshot()} reports; {@code cacheStreams} is what the cache keeps state for
+   * ({@link QueueCache#trackedStreams()}).
+   */
+  record Snapshot(
+      int streams, int subscriptions, int cacheSize, int cursors, String state, int cacheStreams) {}
 }

@@ -46,13 +46,16 @@ final class StreamConsumer {
   /** The token this consumer started at (null: live), for {@link #resumeFrom()}. */
   private StreamSequenceToken startedAt;
 
-  /** The last event delivered or given up; null before the first. */
+  /** The last event delivered or given up; null before the first, and for implicit ones. */
   private StreamSequenceToken lastDone;
 
-  // The prepared events, [next, count) still to deliver.
-  private Object[] items = new Object[1];
-  private StreamSequenceToken[] tokens = new StreamSequenceToken[1];
-  private BatchContainer[] batches = new BatchContainer[1];
+  // The prepared events, [next, count) still to deliver. Event 0 lives in fields (most calls carry
+  // one event), events 1.. in `more` as (item, token, batch) triples, allocated when first needed:
+  // an idle stream then holds no arrays, and delivering one event touches no other object.
+  private Object item0;
+  private StreamSequenceToken token0;
+  private BatchContainer batch0;
+  private Object[] more;
   private int count;
   private int next;
 
@@ -76,9 +79,10 @@ final class StreamConsumer {
 
   /**
    * The observers with a stage for this subscription still open: the current call's, and calls that
-   * a resume made stale. None of them is called again before its stage completes.
+   * a resume made stale. None of them is called again before its stage completes. Null until the
+   * first stage that does not complete at once.
    */
-  private Object[] openTargets = new Object[2];
+  private Object[] openTargets;
 
   private int openCount;
 
@@ -136,7 +140,9 @@ final class StreamConsumer {
 
   /** A call to {@code target} returned a stage that is not complete yet. */
   void stageOpened(Object target) {
-    if (openCount == openTargets.length) {
+    if (openTargets == null) {
+      openTargets = new Object[2];
+    } else if (openCount == openTargets.length) {
       openTargets = Arrays.copyOf(openTargets, openCount * 2);
     }
     openTargets[openCount++] = target;
@@ -202,7 +208,7 @@ final class StreamConsumer {
    */
   StreamSequenceToken resumeFrom() {
     if (next < count) {
-      return tokens[next];
+      return tokenAt(next);
     }
     if (lastDone != null) {
       return new EventSequenceToken(lastDone.sequenceNumber(), lastDone.eventIndex() + 1);
@@ -219,6 +225,9 @@ final class StreamConsumer {
   boolean prepare(int maxContainers, Filter filter) {
     if (next < count) {
       return true;
+    }
+    if (cursor == null) {
+      return false;
     }
     String data = filterData();
     while (true) {
@@ -251,16 +260,50 @@ final class StreamConsumer {
   }
 
   private void add(Object item, StreamSequenceToken token, BatchContainer batch) {
-    if (count == items.length) {
-      int n = count * 2;
-      items = Arrays.copyOf(items, n);
-      tokens = Arrays.copyOf(tokens, n);
-      batches = Arrays.copyOf(batches, n);
+    if (count == 0) {
+      item0 = item;
+      token0 = token;
+      batch0 = batch;
+    } else {
+      int at = 3 * (count - 1);
+      if (more == null) {
+        more = new Object[6];
+      } else if (at == more.length) {
+        more = Arrays.copyOf(more, 2 * more.length);
+      }
+      more[at] = item;
+      more[at + 1] = token;
+      more[at + 2] = batch;
     }
-    items[count] = item;
-    tokens[count] = token;
-    batches[count] = batch;
     count++;
+  }
+
+  private Object itemAt(int i) {
+    return i == 0 ? item0 : more[3 * (i - 1)];
+  }
+
+  StreamSequenceToken tokenAt(int i) {
+    return i == 0 ? token0 : (StreamSequenceToken) more[3 * (i - 1) + 1];
+  }
+
+  BatchContainer batchAt(int i) {
+    return i == 0 ? batch0 : (BatchContainer) more[3 * (i - 1) + 2];
+  }
+
+  /** Drops the references to prepared events {@code [from, to)}. */
+  private void clear(int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (i == 0) {
+        item0 = null;
+        batch0 = null;
+        token0 = null;
+      } else {
+        int at = 3 * (i - 1);
+        more[at] = null;
+        more[at + 1] = null;
+        more[at + 2] = null;
+      }
+    }
   }
 
   private boolean skips(StreamSequenceToken token) {
@@ -276,15 +319,15 @@ final class StreamConsumer {
 
   /** The next prepared event. */
   Object nextItem() {
-    return items[next];
+    return itemAt(next);
   }
 
   StreamSequenceToken nextToken() {
-    return tokens[next];
+    return tokenAt(next);
   }
 
   BatchContainer nextBatch() {
-    return batches[next];
+    return batchAt(next);
   }
 
   /**
@@ -294,18 +337,19 @@ final class StreamConsumer {
   List<SequentialItem<Object>> remaining(String queue) {
     List<SequentialItem<Object>> out = new ArrayList<>(count - next);
     for (int i = next; i < count; i++) {
+      StreamSequenceToken token = tokenAt(i);
       out.add(
           new SequentialItem<>(
-              items[i],
-              tokens[i],
-              queue == null ? null : new DeliveredEvent(tokens[i], queue, batches[i])));
+              itemAt(i),
+              token,
+              queue == null ? null : new DeliveredEvent(token, queue, batchAt(i))));
     }
     return out;
   }
 
   /** The metadata of the next prepared event, in queue {@code queue}. */
   DeliveredEvent nextMetadata(String queue) {
-    return new DeliveredEvent(tokens[next], queue, batches[next]);
+    return new DeliveredEvent(tokenAt(next), queue, batchAt(next));
   }
 
   /** How many events the next call carries for an observer of this kind. */
@@ -315,12 +359,12 @@ final class StreamConsumer {
 
   /** The token of the last event the next call carries. */
   StreamSequenceToken lastTokenOfCall(boolean batchObserver) {
-    return tokens[batchObserver ? count - 1 : next];
+    return tokenAt(batchObserver ? count - 1 : next);
   }
 
   /** The batch of the last event the next call carries. */
   BatchContainer lastBatchOfCall(boolean batchObserver) {
-    return batches[batchObserver ? count - 1 : next];
+    return batchAt(batchObserver ? count - 1 : next);
   }
 
   /** Events {@code [from, to)} of the next call, for reporting a give-up per event. */
@@ -328,24 +372,17 @@ final class StreamConsumer {
     return next;
   }
 
-  StreamSequenceToken tokenAt(int i) {
-    return tokens[i];
-  }
-
-  BatchContainer batchAt(int i) {
-    return batches[i];
-  }
-
   /**
    * The call with {@code size} events is done (delivered or given up): moves past them and, when
    * nothing prepared remains, releases what the cursor holds.
    */
   void advance(int size) {
-    lastDone = tokens[next + size - 1];
-    for (int i = next, end = next + size; i < end; i++) {
-      items[i] = null;
-      batches[i] = null;
+    if (!implicit) {
+      // Only an explicit subscription resumes from here (resumeFrom, skippedTo); an implicit one
+      // would keep the token of its last event alive while idle.
+      lastDone = tokenAt(next + size - 1);
     }
+    clear(next, next + size);
     next += size;
     if (next >= count) {
       count = 0;
@@ -376,12 +413,32 @@ final class StreamConsumer {
     }
     inFlight = false;
     waiting = false;
-    Arrays.fill(items, 0, count, null);
-    Arrays.fill(batches, 0, count, null);
+    clear(0, count);
     count = 0;
     next = 0;
     attempts = 0;
     firstFailureMillis = -1;
+    if (cursor != null) {
+      cursor.close();
+    }
+  }
+
+  /**
+   * Closes the cursor of a caught-up consumer whose stream went idle; it holds nothing then, so the
+   * cache may drop the stream. Until {@link #unpark} the consumer has nothing to deliver.
+   */
+  void park() {
     cursor.close();
+    cursor = null;
+    waiting = true;
+  }
+
+  boolean parked() {
+    return cursor == null;
+  }
+
+  /** The parked consumer's stream has batches again, {@code newCursor} at the first of them. */
+  void unpark(QueueCacheCursor newCursor) {
+    bind(newCursor);
   }
 }

@@ -1,6 +1,7 @@
 package dev.tributary.internal.runtime;
 
 import dev.tributary.StreamId;
+import dev.tributary.spi.QueueCache;
 import java.util.Arrays;
 
 /**
@@ -17,6 +18,18 @@ final class StreamState {
 
   final StreamId id;
 
+  /** {@code id.hashCode()}, for {@link StreamTable}. */
+  final int hash;
+
+  /**
+   * The stream's place in the agent's cache, held while the agent tracks the stream: batches of the
+   * stream reach the cache through it without a lookup of their own. Released (in {@code
+   * PullingAgent.leaveStream}) when the stream leaves the agent, so cache and agent drop the stream
+   * together; null while the stream is parked (idle, its cursors closed, see {@code
+   * PullingAgent.park}).
+   */
+  QueueCache.StreamHandle handle;
+
   /**
    * Copied on change, which is rare, so that dispatching an event touches one array rather than a
    * list and its array.
@@ -28,8 +41,10 @@ final class StreamState {
   /** True while this agent holds the stream's lease and may deliver it. */
   boolean leased;
 
-  StreamState(StreamId id) {
+  StreamState(StreamId id, QueueCache.StreamHandle handle) {
     this.id = id;
+    this.hash = id.hashCode();
+    this.handle = handle;
   }
 
   void add(StreamConsumer c) {

@@ -116,7 +116,8 @@ class InactivityCleanupTest {
               PullingAgent.Snapshot s = snapshot(agent);
               assertThat(s.streams()).isEqualTo(1);
               assertThat(s.subscriptions()).isEqualTo(1);
-              assertThat(s.cursors()).isEqualTo(1);
+              assertThat(s.cursors()).as("b is idle, so parked").isZero();
+              assertThat(s.cacheStreams()).as("the cache dropped a with the agent").isZero();
             });
 
     produce(rt, "imp", "a", "a2");
@@ -214,5 +215,105 @@ class InactivityCleanupTest {
     produce(rt, "exp", "slow", "s2");
     await().atMost(WAIT).until(() -> slow.size() == 2);
     assertThat(slow).containsExactly("s1", "s2");
+  }
+
+  /**
+   * Streams that appear and go idle round after round leave nothing behind in the agent or in its
+   * cache: each stream's handle is released with its state.
+   */
+  @Test
+  void churnOfIdleStreams_leavesNoStateInTheAgentOrItsCache() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    for (int round = 0; round < 3; round++) {
+      for (int k = 0; k < 50; k++) {
+        produce(rt, "imp", "r" + round + "-" + k, "x");
+      }
+      String last = "r" + round + "-49";
+      awaitReceived(last, "x");
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                PullingAgent.Snapshot s = snapshot(agent);
+                assertThat(s.streams()).isEqualTo(50);
+                assertThat(s.cacheStreams()).isEqualTo(50);
+              });
+      advance(agent, INACTIVITY.plus(INACTIVITY.dividedBy(10)).plusSeconds(1));
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                PullingAgent.Snapshot s = snapshot(agent);
+                assertThat(s.streams()).isZero();
+                assertThat(s.subscriptions()).isZero();
+                assertThat(s.cursors()).isZero();
+                assertThat(s.cacheStreams()).isZero();
+                assertThat(s.cacheSize()).isZero();
+              });
+    }
+    assertThat(received).hasSize(150);
+  }
+
+  /**
+   * An implicit stream idle for more than a tenth of the period is parked: the agent keeps its
+   * state and observer, the cursor and the cache's entry go; its next events reopen them and reach
+   * the same observer, in order, with nothing lost.
+   */
+  @Test
+  void streamIdleForATenthOfThePeriod_isParked_andItsNextEventsReachTheSameObserver() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    produce(rt, "imp", "a", "a1");
+    awaitReceived("a", "a1");
+    assertThat(snapshot(agent).cursors()).isEqualTo(1);
+
+    advance(agent, INACTIVITY.dividedBy(5).plusSeconds(1));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              PullingAgent.Snapshot s = snapshot(agent);
+              assertThat(s.streams()).isEqualTo(1);
+              assertThat(s.subscriptions()).isEqualTo(1);
+              assertThat(s.cursors()).isZero();
+              assertThat(s.cacheStreams()).isZero();
+            });
+
+    produce(rt, "imp", "a", "a2");
+    produce(rt, "imp", "a", "a3");
+    awaitReceived("a", "a1", "a2", "a3");
+    assertThat(factoryCalls.get("a")).as("the parked stream kept its observer").hasValue(1);
+    PullingAgent.Snapshot s = snapshot(agent);
+    assertThat(s.cursors()).isEqualTo(1);
+    assertThat(s.cacheStreams()).isEqualTo(1);
+
+    // Parked again, then dropped after the whole period: nothing is left.
+    advance(agent, INACTIVITY.plus(INACTIVITY.dividedBy(5)));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              PullingAgent.Snapshot t = snapshot(agent);
+              assertThat(t.streams()).isZero();
+              assertThat(t.cursors()).isZero();
+              assertThat(t.cacheStreams()).isZero();
+            });
+  }
+
+  /** A stream with an explicit subscription is not parked: its cursor stays while it is tracked. */
+  @Test
+  void idleStreamWithAnExplicitSubscription_isNotParked() {
+    StreamRuntime rt = runtime();
+    PullingAgent agent = onlyAgent(rt, "mem");
+    join(rt.provider("mem").stream(StreamId.of("exp", "e")).subscribe(recorder("e")));
+    produce(rt, "exp", "e", "e1");
+    awaitReceived("e", "e1");
+    advance(agent, INACTIVITY.dividedBy(2));
+    PullingAgent.Snapshot s = snapshot(agent);
+    assertThat(s.streams()).isEqualTo(1);
+    assertThat(s.cursors()).isEqualTo(1);
+    produce(rt, "exp", "e", "e2");
+    awaitReceived("e", "e1", "e2");
   }
 }
