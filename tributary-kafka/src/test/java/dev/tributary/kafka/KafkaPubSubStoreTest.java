@@ -563,6 +563,64 @@ class KafkaPubSubStoreTest {
   }
 
   /**
+   * Measures how long a write takes to reach another store's listener (put on A, onPut on B) and to
+   * complete on A (durable and read back), one write at a time; logged for docs/kafka.md.
+   */
+  @Test
+  void writeLatency_measured() {
+    String topic = unique("store-latency");
+    KafkaPubSubStore a = started(topic);
+    KafkaPubSubStore b = started(topic);
+    Map<UUID, Long> seenAt = new java.util.concurrent.ConcurrentHashMap<>();
+    b.watch(
+        new PubSubStore.Listener() {
+          @Override
+          public void onPut(SubscriptionRecord record) {
+            seenAt.put(record.subscriptionId(), System.nanoTime());
+          }
+
+          @Override
+          public void onRemove(String providerName, StreamId streamId, UUID subscriptionId) {}
+
+          @Override
+          public void onConfirmed(
+              String providerName, StreamId streamId, UUID subscriptionId, UUID revision) {}
+        });
+    StreamId stream = StreamId.of("orders", "k");
+    int n = 200;
+    long[] remote = new long[n];
+    long[] local = new long[n];
+    long[] began = new long[n];
+    List<UUID> ids = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      SubscriptionRecord r = addressed(stream, "sub-" + i);
+      ids.add(r.subscriptionId());
+      began[i] = System.nanoTime();
+      join(a.put(r));
+      local[i] = System.nanoTime() - began[i];
+    }
+    join(b.sync());
+    for (int i = 0; i < n; i++) {
+      remote[i] = seenAt.get(ids.get(i)) - began[i];
+    }
+    java.util.Arrays.sort(remote);
+    java.util.Arrays.sort(local);
+    log.info(
+        "Subscription store latency over {} writes: put completed p50 {} ms, p99 {} ms; seen by"
+            + " the other store p50 {} ms, p99 {} ms",
+        n,
+        ms(local[n / 2]),
+        ms(local[n * 99 / 100]),
+        ms(remote[n / 2]),
+        ms(remote[n * 99 / 100]));
+    assertThat(remote[n / 2]).isLessThan(TimeUnit.SECONDS.toNanos(5));
+  }
+
+  private static String ms(long nanos) {
+    return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1e6);
+  }
+
+  /**
    * Measures the bytes one subscription takes in the topic's log (docs/kafka.md): a thousand
    * addressed subscriptions with a typical Pekko address, and as many confirmations.
    */
