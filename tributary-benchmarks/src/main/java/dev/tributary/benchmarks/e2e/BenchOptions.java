@@ -46,6 +46,8 @@ public final class BenchOptions {
   public Set<String> systems = new LinkedHashSet<>(List.of("raw", "tributary", "pc"));
   public boolean systemsSet;
   public long pcRecords = 200_000;
+  public long peerRecords = 200_000;
+  public int pekkoParallelism = 100;
   public int rate = 10_000;
   public int seconds = 30;
   public Path plotDir;
@@ -86,9 +88,14 @@ public final class BenchOptions {
         "  --keys K                 distinct keys = streams [10000]",
         "  --runs N                 measured runs per system, alternating [5; sweeps and latency 3]",
         "  --warmups N              unmeasured runs per system first [1]",
-        "  --systems LIST           any of raw,tributary,pekko,pc [raw,tributary,pc; latency",
-        "                           raw,tributary]; pekko = Tributary + Pekko local entities",
+        "  --systems LIST           any of raw,tributary,pekko,pc,pekko-partitioned,pekko-ask",
+        "                           [raw,tributary,pc; latency raw,tributary]; pekko = Tributary +",
+        "                           Pekko local entities; pekko-partitioned and pekko-ask = Pekko",
+        "                           Connectors Kafka (forked JVM): committablePartitionedSource +",
+        "                           mapAsync(1) per partition, and mapAsync(n) + ask per key",
         "  --pc-records N           records Parallel Consumer reads per run [200000]",
+        "  --peer-records N         records each Pekko Connectors peer reads per run [200000]",
+        "  --pekko-parallelism N    pekko-ask: mapAsync parallelism [100]",
         "  --rate R                 latency mode: records per second [10000]",
         "  --seconds S              latency mode: seconds of producing per run [30]",
         "  --cache-size N           Tributary cacheSize per partition [its default, 4096]",
@@ -163,15 +170,22 @@ public final class BenchOptions {
             o.systems = new LinkedHashSet<>();
             for (String s : value.split(",")) {
               String t = s.trim().toLowerCase(Locale.ROOT);
-              if (!Set.of("raw", "tributary", "pekko", "pc").contains(t)) {
+              if (!Set.of("raw", "tributary", "pekko", "pc", "pekko-partitioned", "pekko-ask")
+                  .contains(t)) {
                 throw new IllegalArgumentException(
-                    "--systems: '" + s + "' is not one of raw, tributary, pekko, pc");
+                    "--systems: '"
+                        + s
+                        + "' is not one of raw, tributary, pekko, pc, pekko-partitioned,"
+                        + " pekko-ask");
               }
               o.systems.add(t);
             }
             o.systemsSet = true;
           }
           case "--pc-records" -> o.pcRecords = positive(a, Long.parseLong(value));
+          case "--peer-records" -> o.peerRecords = positive(a, Long.parseLong(value));
+          case "--pekko-parallelism" ->
+              o.pekkoParallelism = (int) positive(a, Integer.parseInt(value));
           case "--rate" -> o.rate = (int) positive(a, Integer.parseInt(value));
           case "--seconds" -> o.seconds = (int) positive(a, Integer.parseInt(value));
           case "--plot-dir" -> o.plotDir = Path.of(value);
@@ -316,6 +330,9 @@ public final class BenchOptions {
                     : " max-concurrent-replays=" + maxConcurrentReplays)
             : " systems=" + String.join(",", systems))
         + (systems.contains("pc") && mode != Mode.REPLAY ? " pc-records=" + pcRecords : "")
+        + (systems.contains("pekko-partitioned") || systems.contains("pekko-ask")
+            ? " peer-records=" + peerRecords + " pekko-parallelism=" + pekkoParallelism
+            : "")
         + (mode == Mode.LATENCY ? " rate=" + rate + " seconds=" + seconds : "")
         + (cacheSize == null ? "" : " cache-size=" + cacheSize)
         + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
