@@ -20,7 +20,8 @@ public final class BenchOptions {
     THROUGHPUT,
     LATENCY,
     MEMORY,
-    REPLAY
+    REPLAY,
+    STARTUP
   }
 
   /** Which curve a sweep draws. */
@@ -50,6 +51,7 @@ public final class BenchOptions {
   public int pekkoParallelism = 100;
   public int rate = 10_000;
   public int seconds = 30;
+  public boolean secondsSet;
   public Path plotDir;
   public Path out;
   public Integer cacheSize;
@@ -80,7 +82,8 @@ public final class BenchOptions {
         "",
         "  --bootstrap-servers H:P  use this broker instead of starting a local one",
         "  --broker-heap SIZE       heap of the local broker [1g]",
-        "  --mode M                 throughput | latency | memory | replay [throughput]",
+        "  --mode M                 throughput | latency | memory | replay | startup",
+        "                           [throughput]; startup: cold start in a fresh JVM per run",
         "  --sweep S                partitions | streams | work (throughput curves)",
         "  --records N              records to pre-produce [2000000; sweeps and replay 1000000]",
         "  --value-size B           value bytes, at least " + Records.HEADER + " [100]",
@@ -97,7 +100,7 @@ public final class BenchOptions {
         "  --peer-records N         records each Pekko Connectors peer reads per run [200000]",
         "  --pekko-parallelism N    pekko-ask: mapAsync parallelism [100]",
         "  --rate R                 latency mode: records per second [10000]",
-        "  --seconds S              latency mode: seconds of producing per run [30]",
+        "  --seconds S              latency mode: seconds of producing per run [30; startup 20]",
         "  --cache-size N           Tributary cacheSize per partition [its default, 4096]",
         "  --runtime-threads N      Tributary agent threads [its default, available processors]",
         "  --consumer-threads N     Tributary KafkaConsumers [its default, 1]",
@@ -187,7 +190,10 @@ public final class BenchOptions {
           case "--pekko-parallelism" ->
               o.pekkoParallelism = (int) positive(a, Integer.parseInt(value));
           case "--rate" -> o.rate = (int) positive(a, Integer.parseInt(value));
-          case "--seconds" -> o.seconds = (int) positive(a, Integer.parseInt(value));
+          case "--seconds" -> {
+            o.seconds = (int) positive(a, Integer.parseInt(value));
+            o.secondsSet = true;
+          }
           case "--plot-dir" -> o.plotDir = Path.of(value);
           case "--out" -> o.out = Path.of(value);
           case "--cache-size" -> o.cacheSize = (int) atLeast(a, Integer.parseInt(value), 16);
@@ -258,6 +264,12 @@ public final class BenchOptions {
   }
 
   private void applyModeDefaults() {
+    if (mode == Mode.STARTUP && !secondsSet) {
+      seconds = 20;
+    }
+    if (!systemsSet && mode == Mode.STARTUP) {
+      systems = new LinkedHashSet<>(List.of("raw", "tributary"));
+    }
     if (sweep != Sweep.NONE || mode == Mode.LATENCY) {
       if (!runsSet) {
         runs = 3;
@@ -333,7 +345,9 @@ public final class BenchOptions {
         + (systems.contains("pekko-partitioned") || systems.contains("pekko-ask")
             ? " peer-records=" + peerRecords + " pekko-parallelism=" + pekkoParallelism
             : "")
-        + (mode == Mode.LATENCY ? " rate=" + rate + " seconds=" + seconds : "")
+        + (mode == Mode.LATENCY || mode == Mode.STARTUP
+            ? " rate=" + rate + " seconds=" + seconds
+            : "")
         + (cacheSize == null ? "" : " cache-size=" + cacheSize)
         + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
         + (consumerThreads == null ? "" : " consumer-threads=" + consumerThreads)

@@ -3,7 +3,6 @@ package dev.tributary.benchmarks.e2e;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -13,8 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -159,24 +156,10 @@ public final class ForkedPeerSystem implements SystemUnderTest {
       try (Stream<Path> jars = Files.list(lib)) {
         jars.filter(p -> p.toString().endsWith(".jar")).sorted().forEach(p -> cp.add(p.toString()));
       }
-      Path props = Files.createTempFile("bench-peer", ".properties");
-      Properties p = new Properties();
-      for (Map.Entry<String, Object> e : kafka.consumerProperties("unused").entrySet()) {
-        if (!e.getKey().equals("group.id")) {
-          p.setProperty(e.getKey(), String.valueOf(e.getValue()));
-        }
-      }
-      try (OutputStream out = Files.newOutputStream(props)) {
-        p.store(out, "consumer configuration shared by all systems");
-      }
-      props.toFile().deleteOnExit();
+      Path props = kafka.consumerPropertiesFile();
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-        if (arg.startsWith("-Xms") || arg.startsWith("-Xmx") || arg.startsWith("-Xmn")) {
-          cmd.add(arg);
-        }
-      }
+      cmd.addAll(heapFlags());
       cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
       cmd.add("-cp");
       cmd.add(String.join(java.io.File.pathSeparator, cp));
@@ -224,8 +207,19 @@ public final class ForkedPeerSystem implements SystemUnderTest {
     }
   }
 
+  /** This JVM's heap flags (-Xms, -Xmx, -Xmn), which the forked JVMs get too. */
+  static List<String> heapFlags() {
+    List<String> flags = new ArrayList<>();
+    for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (arg.startsWith("-Xms") || arg.startsWith("-Xmx") || arg.startsWith("-Xmn")) {
+        flags.add(arg);
+      }
+    }
+    return flags;
+  }
+
   /** The module's target directory: where the harness jar or its classes directory lives. */
-  private static Path targetDir() {
+  static Path targetDir() {
     try {
       Path here =
           Path.of(
