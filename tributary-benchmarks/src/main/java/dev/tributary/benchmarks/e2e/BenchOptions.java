@@ -251,6 +251,15 @@ public final class BenchOptions {
       throw new IllegalArgumentException(String.join("\n", problems) + "\n\n" + usage());
     }
     o.applyModeDefaults();
+    if (o.mode != Mode.THROUGHPUT
+        && (o.systems.contains("pekko-partitioned") || o.systems.contains("pekko-ask"))) {
+      throw new IllegalArgumentException(
+          "--systems pekko-partitioned and pekko-ask run in throughput mode (and its sweeps) only,"
+              + " not in "
+              + o.mode.name().toLowerCase(Locale.ROOT)
+              + " mode\n\n"
+              + usage());
+    }
     if (o.mode == Mode.REPLAY && o.replayPartition >= o.partitions) {
       throw new IllegalArgumentException(
           "--replay-partition was "
