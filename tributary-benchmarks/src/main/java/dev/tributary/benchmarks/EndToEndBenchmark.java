@@ -8,6 +8,7 @@ import dev.tributary.benchmarks.e2e.LatencyBenchmark;
 import dev.tributary.benchmarks.e2e.MemoryBenchmark;
 import dev.tributary.benchmarks.e2e.ReplayBenchmark;
 import dev.tributary.benchmarks.e2e.Report;
+import dev.tributary.benchmarks.e2e.StartupBenchmark;
 import dev.tributary.benchmarks.e2e.ThroughputBenchmark;
 import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
@@ -79,6 +80,7 @@ public final class EndToEndBenchmark {
         case LATENCY -> new LatencyBenchmark(kafka, options, report).run();
         case MEMORY -> new MemoryBenchmark(kafka, options, report).run();
         case REPLAY -> new ReplayBenchmark(kafka, options, report).run();
+        case STARTUP -> new StartupBenchmark(kafka, options, report).run();
       }
     }
     report.print("");

@@ -96,6 +96,25 @@ public final class BenchKafka implements AutoCloseable {
     return p;
   }
 
+  /**
+   * Writes {@link #consumerProperties} without a group to a temporary file (deleted at exit), for a
+   * JVM the harness forks.
+   */
+  public java.nio.file.Path consumerPropertiesFile() throws java.io.IOException {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("bench-consumer", ".properties");
+    java.util.Properties p = new java.util.Properties();
+    for (Map.Entry<String, Object> e : consumerProperties("unused").entrySet()) {
+      if (!e.getKey().equals(ConsumerConfig.GROUP_ID_CONFIG)) {
+        p.setProperty(e.getKey(), String.valueOf(e.getValue()));
+      }
+    }
+    try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+      p.store(out, "consumer configuration shared by all systems");
+    }
+    file.toFile().deleteOnExit();
+    return file;
+  }
+
   /** The {@code --consumer-property} settings, to hand to Tributary's builder. */
   public Map<String, String> extraConsumerProperties() {
     return extraConsumerProperties;

@@ -20,7 +20,8 @@ public final class BenchOptions {
     THROUGHPUT,
     LATENCY,
     MEMORY,
-    REPLAY
+    REPLAY,
+    STARTUP
   }
 
   /** Which curve a sweep draws. */
@@ -46,8 +47,11 @@ public final class BenchOptions {
   public Set<String> systems = new LinkedHashSet<>(List.of("raw", "tributary", "pc"));
   public boolean systemsSet;
   public long pcRecords = 200_000;
+  public long peerRecords = 200_000;
+  public int pekkoParallelism = 100;
   public int rate = 10_000;
   public int seconds = 30;
+  public boolean secondsSet;
   public Path plotDir;
   public Path out;
   public Integer cacheSize;
@@ -79,7 +83,8 @@ public final class BenchOptions {
         "",
         "  --bootstrap-servers H:P  use this broker instead of starting a local one",
         "  --broker-heap SIZE       heap of the local broker [1g]",
-        "  --mode M                 throughput | latency | memory | replay [throughput]",
+        "  --mode M                 throughput | latency | memory | replay | startup",
+        "                           [throughput]; startup: cold start in a fresh JVM per run",
         "  --sweep S                partitions | streams | work (throughput curves)",
         "  --records N              records to pre-produce [2000000; sweeps and replay 1000000]",
         "  --value-size B           value bytes, at least " + Records.HEADER + " [100]",
@@ -87,11 +92,16 @@ public final class BenchOptions {
         "  --keys K                 distinct keys = streams [10000]",
         "  --runs N                 measured runs per system, alternating [5; sweeps and latency 3]",
         "  --warmups N              unmeasured runs per system first [1]",
-        "  --systems LIST           any of raw,tributary,pekko,pc [raw,tributary,pc; latency",
-        "                           raw,tributary]; pekko = Tributary + Pekko local entities",
+        "  --systems LIST           any of raw,tributary,pekko,pc,pekko-partitioned,pekko-ask",
+        "                           [raw,tributary,pc; latency raw,tributary]; pekko = Tributary +",
+        "                           Pekko local entities; pekko-partitioned and pekko-ask = Pekko",
+        "                           Connectors Kafka (forked JVM): committablePartitionedSource +",
+        "                           mapAsync(1) per partition, and mapAsync(n) + ask per key",
         "  --pc-records N           records Parallel Consumer reads per run [200000]",
+        "  --peer-records N         records each Pekko Connectors peer reads per run [200000]",
+        "  --pekko-parallelism N    pekko-ask: mapAsync parallelism [100]",
         "  --rate R                 latency mode: records per second [10000]",
-        "  --seconds S              latency mode: seconds of producing per run [30]",
+        "  --seconds S              latency mode: seconds of producing per run [30; startup 20]",
         "  --cache-size N           Tributary cacheSize per partition [its default, 4096]",
         "  --runtime-threads N      Tributary agent threads [its default, available processors]",
         "  --consumer-threads N     Tributary KafkaConsumers [its default, 1]",
@@ -166,17 +176,27 @@ public final class BenchOptions {
             o.systems = new LinkedHashSet<>();
             for (String s : value.split(",")) {
               String t = s.trim().toLowerCase(Locale.ROOT);
-              if (!Set.of("raw", "tributary", "pekko", "pc").contains(t)) {
+              if (!Set.of("raw", "tributary", "pekko", "pc", "pekko-partitioned", "pekko-ask")
+                  .contains(t)) {
                 throw new IllegalArgumentException(
-                    "--systems: '" + s + "' is not one of raw, tributary, pekko, pc");
+                    "--systems: '"
+                        + s
+                        + "' is not one of raw, tributary, pekko, pc, pekko-partitioned,"
+                        + " pekko-ask");
               }
               o.systems.add(t);
             }
             o.systemsSet = true;
           }
           case "--pc-records" -> o.pcRecords = positive(a, Long.parseLong(value));
+          case "--peer-records" -> o.peerRecords = positive(a, Long.parseLong(value));
+          case "--pekko-parallelism" ->
+              o.pekkoParallelism = (int) positive(a, Integer.parseInt(value));
           case "--rate" -> o.rate = (int) positive(a, Integer.parseInt(value));
-          case "--seconds" -> o.seconds = (int) positive(a, Integer.parseInt(value));
+          case "--seconds" -> {
+            o.seconds = (int) positive(a, Integer.parseInt(value));
+            o.secondsSet = true;
+          }
           case "--plot-dir" -> o.plotDir = Path.of(value);
           case "--out" -> o.out = Path.of(value);
           case "--cache-size" -> o.cacheSize = (int) atLeast(a, Integer.parseInt(value), 16);
@@ -235,6 +255,15 @@ public final class BenchOptions {
       throw new IllegalArgumentException(String.join("\n", problems) + "\n\n" + usage());
     }
     o.applyModeDefaults();
+    if (o.mode != Mode.THROUGHPUT
+        && (o.systems.contains("pekko-partitioned") || o.systems.contains("pekko-ask"))) {
+      throw new IllegalArgumentException(
+          "--systems pekko-partitioned and pekko-ask run in throughput mode (and its sweeps) only,"
+              + " not in "
+              + o.mode.name().toLowerCase(Locale.ROOT)
+              + " mode\n\n"
+              + usage());
+    }
     if (o.mode == Mode.REPLAY && o.replayPartition >= o.partitions) {
       throw new IllegalArgumentException(
           "--replay-partition was "
@@ -248,6 +277,12 @@ public final class BenchOptions {
   }
 
   private void applyModeDefaults() {
+    if (mode == Mode.STARTUP && !secondsSet) {
+      seconds = 20;
+    }
+    if (!systemsSet && mode == Mode.STARTUP) {
+      systems = new LinkedHashSet<>(List.of("raw", "tributary"));
+    }
     if (sweep != Sweep.NONE || mode == Mode.LATENCY) {
       if (!runsSet) {
         runs = 3;
@@ -320,7 +355,12 @@ public final class BenchOptions {
                     : " max-concurrent-replays=" + maxConcurrentReplays)
             : " systems=" + String.join(",", systems))
         + (systems.contains("pc") && mode != Mode.REPLAY ? " pc-records=" + pcRecords : "")
-        + (mode == Mode.LATENCY ? " rate=" + rate + " seconds=" + seconds : "")
+        + (systems.contains("pekko-partitioned") || systems.contains("pekko-ask")
+            ? " peer-records=" + peerRecords + " pekko-parallelism=" + pekkoParallelism
+            : "")
+        + (mode == Mode.LATENCY || mode == Mode.STARTUP
+            ? " rate=" + rate + " seconds=" + seconds
+            : "")
         + (cacheSize == null ? "" : " cache-size=" + cacheSize)
         + (runtimeThreads == null ? "" : " runtime-threads=" + runtimeThreads)
         + (consumerThreads == null ? "" : " consumer-threads=" + consumerThreads)

@@ -19,7 +19,7 @@ public final class Harness {
     this.options = options;
   }
 
-  /** The systems the options select, in a, b, b', c order. */
+  /** The systems the options select, in a, b, b', c, d, e order. */
   public static List<SystemUnderTest> select(BenchKafka kafka, BenchOptions options) {
     List<SystemUnderTest> systems = new ArrayList<>();
     if (options.systems.contains("raw")) {
@@ -33,6 +33,12 @@ public final class Harness {
     }
     if (options.systems.contains("pc")) {
       systems.add(new ParallelConsumerSystem(kafka));
+    }
+    if (options.systems.contains("pekko-partitioned")) {
+      systems.add(new ForkedPeerSystem(kafka, options, "partitioned"));
+    }
+    if (options.systems.contains("pekko-ask")) {
+      systems.add(new ForkedPeerSystem(kafka, options, "ask"));
     }
     return systems;
   }
@@ -51,6 +57,9 @@ public final class Harness {
     Map<String, List<RunResult>> results = new LinkedHashMap<>();
     for (SystemUnderTest s : systems) {
       results.put(s.name(), new ArrayList<>());
+    }
+    for (SystemUnderTest s : systems) {
+      s.prepare();
     }
     int n = systems.size();
     for (int w = 0; w < warmups; w++) {
@@ -72,7 +81,7 @@ public final class Harness {
   private RunResult once(SystemUnderTest s, RunSpec spec) throws Exception {
     gc();
     try {
-      CpuMeter cpu = CpuMeter.start();
+      CpuMeter cpu = CpuMeter.start(s.clientProcesses());
       RunResult r = s.run(spec);
       return r.withCpu(cpu.selfNanos(), cpu.childrenNanos());
     } catch (Exception | Error e) {

@@ -12,6 +12,10 @@ package dev.tributary.benchmarks.e2e;
  * @param latencies end-to-end latencies in ns (latency mode), else empty
  * @param cpuNanos CPU time of the harness JVM during the run (all its threads), or 0
  * @param brokerCpuNanos CPU time of the local broker during the run, or 0
+ * @param reorders records applied after a later record of their key, for a system that does not
+ *     keep a key's order (then not an error)
+ * @param overlaps records that reached their key's handler while an earlier one of that key was
+ *     still in progress
  */
 public record RunResult(
     String system,
@@ -22,7 +26,9 @@ public record RunResult(
     String note,
     long[] latencies,
     long cpuNanos,
-    long brokerCpuNanos) {
+    long brokerCpuNanos,
+    long reorders,
+    long overlaps) {
 
   /** A result without CPU figures. */
   public RunResult(
@@ -33,13 +39,48 @@ public record RunResult(
       long errors,
       String note,
       long[] latencies) {
-    this(system, records, activeNanos, wallNanos, errors, note, latencies, 0, 0);
+    this(system, records, activeNanos, wallNanos, errors, note, latencies, 0, 0, 0, 0);
+  }
+
+  /** A result with CPU figures and no reorders. */
+  public RunResult(
+      String system,
+      long records,
+      long activeNanos,
+      long wallNanos,
+      long errors,
+      String note,
+      long[] latencies,
+      long cpuNanos,
+      long brokerCpuNanos) {
+    this(
+        system,
+        records,
+        activeNanos,
+        wallNanos,
+        errors,
+        note,
+        latencies,
+        cpuNanos,
+        brokerCpuNanos,
+        0,
+        0);
   }
 
   /** The same result with CPU figures. */
   public RunResult withCpu(long cpu, long brokerCpu) {
     return new RunResult(
-        system, records, activeNanos, wallNanos, errors, note, latencies, cpu, brokerCpu);
+        system,
+        records,
+        activeNanos,
+        wallNanos,
+        errors,
+        note,
+        latencies,
+        cpu,
+        brokerCpu,
+        reorders,
+        overlaps);
   }
 
   /** Harness CPU microseconds per record (all threads, whole run incl. start-up and close). */

@@ -25,9 +25,19 @@ public final class ThroughputBenchmark {
 
   private RunSpec spec(SystemUnderTest s, BenchKafka.Dataset d, long work) {
     int timeout = o.timeoutSeconds;
-    return s.name().equals("pc")
-        ? RunSpec.prefix(d, o.pcRecords, work, timeout)
+    long limit = recordsPerRun(s.name(), d);
+    return limit < d.records()
+        ? RunSpec.prefix(d, limit, work, timeout)
         : RunSpec.all(d, work, timeout);
+  }
+
+  /** Parallel Consumer and the Pekko Connectors peers read a prefix of the topic. */
+  private long recordsPerRun(String system, BenchKafka.Dataset d) {
+    return switch (system) {
+      case "pc" -> Math.min(o.pcRecords, d.records());
+      case "pekko-partitioned", "pekko-ask" -> Math.min(o.peerRecords, d.records());
+      default -> d.records();
+    };
   }
 
   /** (a) vs (b) vs (c) on one pre-produced topic. */
@@ -53,8 +63,7 @@ public final class ThroughputBenchmark {
       rows.add(
           List.of(
               label(s.name()),
-              Long.toString(
-                  s.name().equals("pc") ? Math.min(o.pcRecords, d.records()) : d.records()),
+              Long.toString(recordsPerRun(s.name(), d)),
               Report.rate(Stats.median(rates)),
               Report.rate(Stats.min(rates)) + " - " + Report.rate(Stats.max(rates)),
               Report.rate(Stats.median(wall)),
@@ -93,6 +102,17 @@ public final class ThroughputBenchmark {
     ratioLine(results, "pekko", "raw", "b'/a Pekko entities / raw consumer", Double.NaN, "");
     ratioLine(results, "tributary", "pc", "b/c Tributary / Parallel Consumer", 10, ">= 10x");
     ratioLine(results, "raw", "pc", "a/c raw consumer / Parallel Consumer", Double.NaN, "");
+    ratioLine(
+        results,
+        "tributary",
+        "pekko-partitioned",
+        "b/d Tributary / Pekko Connectors partitioned",
+        Double.NaN,
+        "");
+    ratioLine(
+        results, "tributary", "pekko-ask", "b/e Tributary / Pekko Connectors ask", Double.NaN, "");
+    report.print("");
+    report.print(peerTable(results, systems, "system"));
     report.print("");
     for (SystemUnderTest s : systems) {
       report.print("- " + label(s.name()) + ": " + s.describe());
@@ -133,8 +153,80 @@ public final class ThroughputBenchmark {
       case "tributary" -> "(b) Tributary";
       case "pekko" -> "(b') Tributary + Pekko local entities";
       case "pc" -> "(c) Parallel Consumer";
+      case "pekko-partitioned" -> "(d) Pekko Connectors partitioned";
+      case "pekko-ask" -> "(e) Pekko Connectors ask per key";
       default -> system;
     };
+  }
+
+  /**
+   * The peers' table: per system its median rate and range, client CPU per record (harness JVM plus
+   * the system's own processes), Tributary's rate over its, and the reorders and overlaps its runs
+   * counted (median).
+   */
+  private String peerTable(
+      Map<String, List<RunResult>> results, List<SystemUnderTest> systems, String first) {
+    List<List<String>> rows = new ArrayList<>();
+    for (List<String> r : peerRows(results, systems, null)) {
+      List<String> x = new ArrayList<>();
+      x.add(r.get(1));
+      x.addAll(r.subList(3, r.size()));
+      rows.add(x);
+    }
+    return Report.table(
+        List.of(
+            first,
+            "records/s (median)",
+            "min - max",
+            "client CPU us/record",
+            "Tributary / this",
+            "reorders (per run)",
+            "overlaps (per run)",
+            "correct runs"),
+        rows);
+  }
+
+  /** Rows of {@link #peerTable}, with a first column {@code first} and records per run. */
+  private List<List<String>> peerRows(
+      Map<String, List<RunResult>> results, List<SystemUnderTest> systems, String first) {
+    List<List<String>> rows = new ArrayList<>();
+    double tributary = Harness.medianRate(results, "tributary");
+    for (SystemUnderTest s : systems) {
+      List<RunResult> runs = results.get(s.name());
+      if (runs == null) {
+        continue;
+      }
+      List<Double> rates = Harness.okRates(runs);
+      List<Double> cpu = new ArrayList<>();
+      List<Double> reorders = new ArrayList<>();
+      List<Double> overlaps = new ArrayList<>();
+      long records = 0;
+      for (RunResult r : runs) {
+        if (r.ok()) {
+          cpu.add(r.cpuMicrosPerRecord());
+          reorders.add((double) r.reorders());
+          overlaps.add((double) r.overlaps());
+          records = r.records();
+        }
+      }
+      double median = Stats.median(rates);
+      boolean peer = s.name().startsWith("pekko-");
+      rows.add(
+          List.of(
+              first == null ? "" : first,
+              label(s.name()),
+              String.format(Locale.ROOT, "%,d", records),
+              Report.rate(median),
+              Report.rate(Stats.min(rates)) + " - " + Report.rate(Stats.max(rates)),
+              String.format(Locale.ROOT, "%.2f", Stats.median(cpu)),
+              s.name().equals("tributary") || Double.isNaN(tributary)
+                  ? ""
+                  : Report.ratio(tributary / median),
+              peer ? String.format(Locale.ROOT, "%,.0f", Stats.median(reorders)) : "",
+              peer ? String.format(Locale.ROOT, "%,.0f", Stats.median(overlaps)) : "",
+              rates.size() + "/" + runs.size()));
+    }
+    return rows;
   }
 
   /** Runs the sweep the options ask for. */
@@ -251,6 +343,7 @@ public final class ThroughputBenchmark {
     List<SystemUnderTest> systems = Harness.select(kafka, o);
     BenchKafka.Dataset d = kafka.produce("work", o.records, o.partitions, o.keys, o.valueSize);
     List<List<String>> rows = new ArrayList<>();
+    List<List<String>> detail = new ArrayList<>();
     double[] xs = new double[WORK_NANOS.length];
     double[][] ys = new double[systems.size()][WORK_NANOS.length];
     for (int i = 0; i < WORK_NANOS.length; i++) {
@@ -274,6 +367,7 @@ public final class ThroughputBenchmark {
       // The raw loop runs only without work, so the work sweep has no b/a column.
       addRates(row, results, systems, ys, i, false);
       rows.add(row);
+      detail.addAll(peerRows(results, here, row.get(0)));
     }
     kafka.deleteTopic(d.topic());
     List<String> header = sweepHeader("observer work per record", systems, false);
@@ -293,7 +387,23 @@ public final class ThroughputBenchmark {
         "Work is simulated as waiting, not CPU: Tributary's observer returns a stage that a"
             + " scheduled executor completes after the work time (the agent thread is free"
             + " meanwhile); Parallel Consumer's function parks its worker thread for the work time"
-            + " (its model: up to maxConcurrency = 16 records in progress).");
+            + " (its model: up to maxConcurrency = 16 records in progress); the Pekko Connectors"
+            + " peers complete their stage from the same kind of timer, in their own JVM.");
+    report.print("");
+    report.print(
+        Report.table(
+            List.of(
+                "work",
+                "system",
+                "records/run",
+                "records/s (median)",
+                "min - max",
+                "client CPU us/record",
+                "Tributary / this",
+                "reorders (per run)",
+                "overlaps (per run)",
+                "correct runs"),
+            detail));
     if (o.plotDir != null) {
       Chart c =
           new Chart("Throughput vs observer work", "simulated work per record", "records/s")

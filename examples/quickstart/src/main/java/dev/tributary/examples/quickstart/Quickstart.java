@@ -95,12 +95,22 @@ public final class Quickstart {
                 customer -> actors.computeIfAbsent(customer, id -> new OrderActor(id, stats)))
             .meterRegistry(registry)
             .build();
+    long startCalled = System.nanoTime();
     runtime.start();
+    long startReturned = System.nanoTime();
     long joinDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (factory.ownedPartitions().size() < options.partitions
         && System.nanoTime() < joinDeadline) {
-      Thread.sleep(20); // wait for the consumer group to assign the partitions before producing
+      Thread.sleep(5); // wait for the consumer group to assign the partitions before producing
     }
+    long owned = System.nanoTime();
+    System.out.printf(
+        "Started: start() took %.0f ms, every partition owned %.0f ms after start()%n",
+        (startReturned - startCalled) / 1e6, (owned - startCalled) / 1e6);
+    System.out.printf(
+        "Producing; the first %d s are the warm-up (the JVM compiles the delivery path), the rest"
+            + " is steady state%n",
+        options.warmupSeconds);
 
     long[] expected = new long[options.customers];
     long expectedCents = 0;
@@ -109,6 +119,17 @@ public final class Quickstart {
     long[] last = {0, start};
     long[][] lastLatency = {new long[0]};
     lastLatency[0] = stats.snapshot();
+    // the histogram and count at the end of the warm-up, so the summary can show both phases
+    long[][] atWarmupEnd = {null};
+    long[] deliveredAtWarmupEnd = {0, 0};
+    printer.schedule(
+        () -> {
+          deliveredAtWarmupEnd[0] = stats.delivered();
+          deliveredAtWarmupEnd[1] = System.nanoTime();
+          atWarmupEnd[0] = stats.snapshot();
+        },
+        options.warmupSeconds,
+        TimeUnit.SECONDS);
     printer.scheduleAtFixedRate(
         () -> {
           long now = System.nanoTime();
@@ -122,8 +143,17 @@ public final class Quickstart {
           last[1] = now;
           System.out.printf(
               "  %5.1fs  delivered %,9d  %,9.0f orders/s  lag %,7d  actors %,5d  last second: p50"
-                  + " %5.1f ms  p99 %6.1f ms%n",
-              (now - start) / 1e9, delivered, rate, lag(registry), stats.activations(), p50, p99);
+                  + " %5.1f ms  p99 %6.1f ms%s%n",
+              (now - start) / 1e9,
+              delivered,
+              rate,
+              lag(registry),
+              stats.activations(),
+              p50,
+              p99,
+              now - start <= TimeUnit.SECONDS.toNanos(options.warmupSeconds) + 100_000_000L
+                  ? "  (warm-up)"
+                  : "");
         },
         1,
         1,
@@ -160,11 +190,23 @@ public final class Quickstart {
     while (stats.delivered() < options.orders && System.nanoTime() < deadline) {
       Thread.sleep(50); // a demo's wait loop, not test synchronization
     }
-    double seconds = (System.nanoTime() - start) / 1e9;
+    long end = System.nanoTime();
+    double seconds = (end - start) / 1e9;
     printer.shutdownNow();
+    printer.awaitTermination(5, TimeUnit.SECONDS);
     runtime.close();
 
-    return summary(options, topic, stats, actors, expected, expectedCents, seconds);
+    Phases phases =
+        new Phases(
+            (startReturned - startCalled) / 1e6,
+            (owned - startCalled) / 1e6,
+            stats.firstDeliveryNanos() == 0
+                ? Double.NaN
+                : (stats.firstDeliveryNanos() - start) / 1e6,
+            atWarmupEnd[0],
+            deliveredAtWarmupEnd[0],
+            atWarmupEnd[0] == null ? Double.NaN : (end - deliveredAtWarmupEnd[1]) / 1e9);
+    return summary(options, topic, stats, actors, expected, expectedCents, seconds, phases);
   }
 
   private static long lag(SimpleMeterRegistry registry) {
@@ -185,7 +227,8 @@ public final class Quickstart {
       Map<StreamId, OrderActor> actors,
       long[] expected,
       long expectedCents,
-      double seconds) {
+      double seconds,
+      Phases phases) {
     long received = 0;
     long outOfOrder = 0;
     long duplicates = 0;
@@ -220,8 +263,33 @@ public final class Quickstart {
         cents / 100.0, expectedCents / 100.0);
     System.out.printf(
         "  throughput             %,12.0f orders/s over %.1f s%n", received / seconds, seconds);
+    System.out.println("  start-up");
     System.out.printf(
-        "  latency p50 / p99      %8.1f ms / %.1f ms  (producer send -> actor)%n",
+        "    start()              %8.0f ms; every partition owned after %.0f ms%n",
+        phases.startMillis(), phases.ownedMillis());
+    System.out.printf(
+        "    first order          %8.0f ms from the first send to its actor%n",
+        phases.firstDeliveryMillis());
+    long[] all = stats.snapshot();
+    if (phases.atWarmupEnd() != null) {
+      long[] none = new long[all.length];
+      System.out.printf(
+          "    latency p50 / p99    %8.1f ms / %.1f ms  (first %d s: warm-up)%n",
+          Stats.percentileMillis(0.50, phases.atWarmupEnd(), none),
+          Stats.percentileMillis(0.99, phases.atWarmupEnd(), none),
+          options.warmupSeconds);
+      System.out.println("  steady state (after the warm-up)");
+      System.out.printf(
+          "    latency p50 / p99    %8.1f ms / %.1f ms  (producer send -> actor)%n",
+          Stats.percentileMillis(0.50, all, phases.atWarmupEnd()),
+          Stats.percentileMillis(0.99, all, phases.atWarmupEnd()));
+      System.out.printf(
+          "    throughput           %,8.0f orders/s (the producer's pace: %,d orders/s)%n",
+          (received - phases.deliveredAtWarmupEnd()) / phases.steadySeconds(),
+          options.ratePerSecond);
+    }
+    System.out.printf(
+        "  whole run: latency p50 / p99 %.1f ms / %.1f ms%n",
         stats.percentileMillis(0.50), stats.percentileMillis(0.99));
     boolean ok =
         received == options.orders
@@ -238,6 +306,24 @@ public final class Quickstart {
     return ok ? 0 : 1;
   }
 
+  /**
+   * Start-up figures and the split between warm-up and steady state.
+   *
+   * @param startMillis how long {@code runtime.start()} took
+   * @param ownedMillis from {@code start()} until every partition was owned
+   * @param firstDeliveryMillis from the first send until the first order reached its actor
+   * @param atWarmupEnd the latency histogram at the end of the warm-up, null if the run was shorter
+   * @param deliveredAtWarmupEnd orders delivered by then
+   * @param steadySeconds from the end of the warm-up to the end of the run
+   */
+  private record Phases(
+      double startMillis,
+      double ownedMillis,
+      double firstDeliveryMillis,
+      long[] atWarmupEnd,
+      long deliveredAtWarmupEnd,
+      double steadySeconds) {}
+
   /** Command-line options. */
   private static final class Options {
     String bootstrapServers;
@@ -246,6 +332,7 @@ public final class Quickstart {
     int partitions = 8;
     int ratePerSecond = 20_000;
     int timeoutSeconds = 60;
+    int warmupSeconds = 5;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -259,10 +346,12 @@ public final class Quickstart {
           case "--partitions" -> o.partitions = positive(a, v);
           case "--rate" -> o.ratePerSecond = positive(a, v);
           case "--timeout-seconds" -> o.timeoutSeconds = positive(a, v);
+          case "--warmup-seconds" -> o.warmupSeconds = positive(a, v);
           case "--help", "-h" -> {
             System.out.println(
                 "options: --bootstrap-servers host:port  --orders N [200000]  --customers N [5000]"
-                    + "  --partitions N [8]  --rate orders/s [20000]  --timeout-seconds N [60]");
+                    + "  --partitions N [8]  --rate orders/s [20000]  --timeout-seconds N [60]"
+                    + "  --warmup-seconds N [5]");
             System.exit(0);
           }
           default -> throw new IllegalArgumentException("unknown option " + a + "; try --help");

@@ -14,8 +14,12 @@ final class Stats {
   private final LongAdder activations = new LongAdder();
   private final AtomicLong errors = new AtomicLong();
   private final AtomicLongArray latency = new AtomicLongArray(BUCKETS);
+  private final AtomicLong firstDelivery = new AtomicLong();
 
   void delivered(long latencyNanos) {
+    if (firstDelivery.get() == 0) {
+      firstDelivery.compareAndSet(0, System.nanoTime());
+    }
     delivered.increment();
     int bucket = (int) Math.min(BUCKETS - 1, Math.max(0, latencyNanos / 100_000));
     latency.incrementAndGet(bucket);
@@ -32,6 +36,11 @@ final class Stats {
 
   long delivered() {
     return delivered.sum();
+  }
+
+  /** When the first order reached its actor ({@code System.nanoTime()}), or 0. */
+  long firstDeliveryNanos() {
+    return firstDelivery.get();
   }
 
   long activations() {
