@@ -179,8 +179,10 @@ public final class PekkoSubscribers implements SubscriberResolver {
     }
     ActorRef<StreamDelivery<Object>> ref;
     try {
+      // resolveActorRef turns what it cannot parse into a reference to nowhere: parse it first.
+      org.apache.pekko.actor.ActorPaths.fromString(value);
       ref = refs.resolveActorRef(value);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       throw new SubscriberGoneException(
           "subscription "
               + record.subscriptionId()
@@ -188,7 +190,7 @@ public final class PekkoSubscribers implements SubscriberResolver {
               + record.streamId()
               + " delivers to '"
               + value
-              + "', which does not resolve to an actor: "
+              + "', which is not an actor address: "
               + e,
           e);
     }
