@@ -4,6 +4,8 @@ import static dev.tributary.pekko.PekkoTestSupport.WAIT;
 import static dev.tributary.pekko.PekkoTestSupport.terminate;
 import static dev.tributary.pekko.PekkoTestSupport.unique;
 import static dev.tributary.pekko.SubscriberNodes.PROVIDER;
+import static dev.tributary.pekko.SubscriberNodes.join;
+import static dev.tributary.pekko.SubscriberNodes.produce;
 import static dev.tributary.pekko.SubscriberNodes.values;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -116,8 +118,8 @@ class ClusterSubscriptionsTest {
     assertThat(handleB.subscriptionId()).isNotEqualTo(handleC.subscriptionId());
 
     List<String> expected = produce(onC, key, 0, 300);
-    awaitLast("t1-c", expected);
-    awaitLast("t1-b", expected);
+    inbox.awaitLast("t1-c", expected);
+    inbox.awaitLast("t1-b", expected);
     inbox.assertExactly("t1-c", expected);
     inbox.assertExactly("t1-b", expected);
     String fromA = ClusterNodes.address(a).toString();
@@ -179,7 +181,7 @@ class ClusterSubscriptionsTest {
     }
     all.add(key + ":end");
     join(onC.onNext(key + ":end"));
-    awaitLast("t2-witness", all);
+    inbox.awaitLast("t2-witness", all);
     inbox.assertExactly("t2-witness", all);
     assertThat(inbox.count("t2-leaving"))
         .as("deliveries after unsubscribe completed")
@@ -213,7 +215,7 @@ class ClusterSubscriptionsTest {
     // The doomed actor stops on :10 without acknowledging it: DeathWatch fails that delivery and
     // every retry, and the owner faults the subscription after the delivery policy (3 s).
     List<String> expected = produce(onC, key, 0, 40);
-    awaitLast("t3-good", expected);
+    inbox.awaitLast("t3-good", expected);
     await()
         .atMost(WAIT)
         .until(
@@ -237,7 +239,7 @@ class ClusterSubscriptionsTest {
             f -> assertThat(Replies.unwrap(f.cause())).isInstanceOf(SubscriberGoneException.class));
     // The good one keeps receiving; only it is listed (faulted ones stay in the store, marked).
     List<String> more = produce(onC, key, 40, 60);
-    awaitLast("t3-good", more);
+    inbox.awaitLast("t3-good", more);
     List<String> all = new ArrayList<>(expected);
     all.addAll(more);
     inbox.assertExactly("t3-good", all);
@@ -255,40 +257,7 @@ class ClusterSubscriptionsTest {
         .withCauseInstanceOf(IllegalArgumentException.class);
   }
 
-  /** Produces {@code key:from} .. {@code key:(to-1)} through {@code stream}, waits for the acks. */
-  static List<String> produce(AsyncStream<String> stream, String key, int from, int to) {
-    List<String> values = values(key, from, to);
-    List<CompletableFuture<Void>> acks = new ArrayList<>();
-    for (String v : values) {
-      acks.add(stream.onNext(v).toCompletableFuture());
-    }
-    join(CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)));
-    return values;
-  }
-
-  /** Waits until {@code subscriber}'s latest delivery is the last of {@code expected}. */
-  static void awaitLast(String subscriber, List<String> expected) {
-    String last = expected.get(expected.size() - 1);
-    await()
-        .atMost(WAIT)
-        .until(
-            () -> {
-              List<String> v = inbox.values(subscriber);
-              return !v.isEmpty() && v.get(v.size() - 1).equals(last);
-            });
-  }
-
   List<SubscriptionRecord> records(String key) {
     return join(store.subscriptions(PROVIDER, StreamId.of(topic, key)));
-  }
-
-  static <X> X join(CompletionStage<X> stage) {
-    try {
-      return stage.toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-    } catch (ExecutionException e) {
-      throw new AssertionError(e.getCause());
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
   }
 }

@@ -1,8 +1,10 @@
 package dev.tributary.pekko;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
+import dev.tributary.AsyncStream;
 import dev.tributary.StreamRuntime;
 import dev.tributary.kafka.KafkaQueueAdapterFactory;
 import dev.tributary.spi.BackoffPolicy;
@@ -20,6 +22,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -201,6 +205,18 @@ final class SubscriberNodes {
       return got(name).size();
     }
 
+    /** Waits until {@code name}'s latest delivery is the last of {@code expected}. */
+    void awaitLast(String name, List<String> expected) {
+      String last = expected.get(expected.size() - 1);
+      await()
+          .atMost(PekkoTestSupport.WAIT)
+          .until(
+              () -> {
+                List<Got> g = got(name);
+                return !g.isEmpty() && g.get(g.size() - 1).value().equals(last);
+              });
+    }
+
     /** {@code name} received exactly {@code expected}, in order, each once, offsets growing. */
     void assertExactly(String name, List<String> expected) {
       List<Got> g = got(name);
@@ -210,6 +226,27 @@ final class SubscriberNodes {
       for (int i = 1; i < g.size(); i++) {
         assertThat(g.get(i).offset()).isGreaterThan(g.get(i - 1).offset());
       }
+    }
+  }
+
+  /** Produces {@code key:from} .. {@code key:(to-1)} through {@code stream}, waits for the acks. */
+  static List<String> produce(AsyncStream<String> stream, String key, int from, int to) {
+    List<String> values = values(key, from, to);
+    List<CompletableFuture<Void>> acks = new ArrayList<>();
+    for (String v : values) {
+      acks.add(stream.onNext(v).toCompletableFuture());
+    }
+    join(CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)));
+    return values;
+  }
+
+  static <X> X join(CompletionStage<X> stage) {
+    try {
+      return stage.toCompletableFuture().get(PekkoTestSupport.WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new AssertionError(e.getCause());
+    } catch (Exception e) {
+      throw new AssertionError(e);
     }
   }
 
