@@ -108,6 +108,10 @@ final class DeliveryModel {
     // Explicit subscriptions only; owned by the test thread.
     Object handle;
     boolean dead;
+
+    /** Cluster-wide: subscribed and resumed through a SubscriberAddress and the resolver. */
+    boolean addressed;
+
     ModelObserver current;
 
     Sub(String label, int stream, boolean implicit) {

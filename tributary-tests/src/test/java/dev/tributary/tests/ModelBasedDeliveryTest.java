@@ -11,6 +11,7 @@ import dev.tributary.StreamObserver;
 import dev.tributary.StreamRuntime;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.StreamSubscriptionHandle;
+import dev.tributary.SubscriberAddress;
 import dev.tributary.memory.MemoryQueueAdapterFactory;
 import dev.tributary.spi.BackoffPolicy;
 import dev.tributary.spi.QueueId;
@@ -306,6 +307,7 @@ class ModelBasedDeliveryTest {
     final Random rnd;
     final Config cfg;
     final DeliveryModel model;
+    final Map<String, Object> addressed = new java.util.concurrent.ConcurrentHashMap<>();
     final List<QueueId> queueOf = new ArrayList<>();
     final Map<QueueId, Long> nextSeq = new HashMap<>();
     final int[] nextEvent;
@@ -361,6 +363,14 @@ class ModelBasedDeliveryTest {
               : BackoffPolicy.fixed(Duration.ofMillis(1));
       StreamRuntime.Builder b =
           StreamRuntime.builder()
+              .subscriberResolver(
+                  (address, record) -> {
+                    Object o = addressed.get(address.value());
+                    if (o == null) {
+                      throw new IllegalStateException("unknown test address " + address);
+                    }
+                    return o;
+                  })
               .threads(cfg.threads())
               .addProvider(
                   MEM,
@@ -473,6 +483,13 @@ class ModelBasedDeliveryTest {
       return new EventSequenceToken(rnd.nextLong(next), 0);
     }
 
+    /** Registers {@code o} under a fresh address, as a transport would make one of a subscriber. */
+    private SubscriberAddress address(ModelObserver o, boolean batch) {
+      String a = "model:" + o + ":" + addressed.size();
+      addressed.put(a, batch ? o.batchObserver() : o.single());
+      return SubscriberAddress.of(a);
+    }
+
     private void subscribe(boolean withToken) {
       if (liveExplicit() >= MAX_EXPLICIT_SUBS) {
         produce(false);
@@ -491,7 +508,12 @@ class ModelBasedDeliveryTest {
       ModelObserver o = model.newObserver(e, behavior, batch);
       AsyncStream<Object> stream = stream(s);
       CompletionStage<StreamSubscriptionHandle<Object>> stage;
-      if (batch) {
+      // A third of the subscriptions without a token are cluster-wide: the same guarantees,
+      // through the store's handshake and the resolver.
+      sub.addressed = !withToken && rnd.nextInt(3) == 0;
+      if (sub.addressed) {
+        stage = stream.subscribe(address(o, batch));
+      } else if (batch) {
         stage =
             withToken
                 ? stream.subscribe(o.batchObserver(), token)
@@ -508,7 +530,8 @@ class ModelBasedDeliveryTest {
               + o
               + (batch ? " batch " : " single ")
               + behavior
-              + (withToken ? " from " + token : "");
+              + (withToken ? " from " + token : "")
+              + (sub.addressed ? " by address" : "");
       StreamSubscriptionHandle<Object> handle = join(stage, what);
       e.doneTick = model.tick();
       sub.id = handle.subscriptionId();
@@ -590,8 +613,10 @@ class ModelBasedDeliveryTest {
           }
         }
       }
+      // A cluster-wide subscription resumes at a new address, keeping its position.
       boolean withToken =
-          kind == ResumeKind.TOKEN || (kind == ResumeKind.LISTED && rnd.nextBoolean());
+          !sub.addressed
+              && (kind == ResumeKind.TOKEN || (kind == ResumeKind.LISTED && rnd.nextBoolean()));
       boolean batch =
           kind == ResumeKind.BATCH
               || (kind == ResumeKind.LISTED && !withToken && rnd.nextInt(3) == 0);
@@ -618,10 +643,13 @@ class ModelBasedDeliveryTest {
               + (batch ? " batch " : " single ")
               + behavior
               + (withToken ? " from " + token : "")
+              + (sub.addressed ? " by address" : "")
               + ", replacing "
               + sub.current;
       CompletionStage<StreamSubscriptionHandle<Object>> stage;
-      if (batch) {
+      if (sub.addressed) {
+        stage = handle.resume(address(o, batch));
+      } else if (batch) {
         stage = handle.resume(o.batchObserver());
       } else {
         stage = withToken ? handle.resume(o.single(), token) : handle.resume(o.single());
