@@ -27,6 +27,7 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.pattern.AskTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -255,14 +256,20 @@ public final class PekkoSubscribers implements SubscriberResolver {
       }
       target.watch();
       EventContext context = EventContext.of(streamId, metadata);
-      CompletableFuture<Void> out =
-          Replies.map(
-              AskPattern.<StreamDelivery<Object>, Done>askWithStatus(
-                  target.ref,
-                  replyTo -> new StreamDelivery<>(item, context, subscriptionId, replyTo),
-                  askTimeout,
-                  system.scheduler()),
-              done -> null);
+      CompletableFuture<Void> out = new CompletableFuture<>();
+      Replies.whenComplete(
+          AskPattern.<StreamDelivery<Object>, Done>askWithStatus(
+              target.ref,
+              replyTo -> new StreamDelivery<>(item, context, subscriptionId, replyTo),
+              askTimeout,
+              system.scheduler()),
+          (done, failure) -> {
+            if (failure == null) {
+              out.complete(null);
+            } else {
+              out.completeExceptionally(goneOr(Replies.unwrap(failure)));
+            }
+          });
       target.inFlight.add(out);
       out.whenComplete((v, e) -> target.inFlight.remove(out));
       gone = target.gone;
@@ -271,6 +278,23 @@ public final class PekkoSubscribers implements SubscriberResolver {
         out.completeExceptionally(gone);
       }
       return out;
+    }
+
+    /**
+     * The failure of an ask: gone when DeathWatch said so, or when Pekko refused the ask because it
+     * knows the (local) recipient terminated, which it may tell before DeathWatch does.
+     */
+    private Throwable goneOr(Throwable failure) {
+      SubscriberGoneException gone = target.gone;
+      if (gone != null) {
+        return gone;
+      }
+      if (failure instanceof AskTimeoutException
+          && String.valueOf(failure.getMessage()).contains("had already been terminated")) {
+        return new SubscriberGoneException(
+            "subscriber actor " + target.ref.path() + " stopped", failure);
+      }
+      return failure;
     }
 
     @Override
