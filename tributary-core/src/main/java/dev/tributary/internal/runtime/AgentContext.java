@@ -65,6 +65,13 @@ interface AgentContext {
    */
   java.util.concurrent.CompletionStage<Void> subscriptionsSynced();
 
+  /**
+   * Makes the observer of a cluster-wide subscription from its address, if not done yet; sets
+   * {@code sub.unresolvable} when the address cannot be resolved. Called by the agent before it
+   * attaches one; must not block.
+   */
+  void resolveIfNeeded(LocalSubscription sub);
+
   /** The agent of {@code queueId} attached its queue's subscriptions and starts reading. */
   void queueStarted(QueueId queueId);
 

@@ -183,16 +183,20 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
     return done;
   }
 
+  // The store's order decides: the first of a confirmation and a fault to arrive settles the
+  // write (taken out of the map here, on the listener's thread), even though the caller's stage
+  // completes later, on a worker.
+
   private void complete(UUID id, UUID revision) {
     Pending p = pending.get(id);
-    if (p != null && java.util.Objects.equals(p.revision, revision)) {
+    if (p != null && java.util.Objects.equals(p.revision, revision) && pending.remove(id, p)) {
       provider.pool().execute(() -> p.done.complete(null));
     }
   }
 
   private void fail(UUID id, RuntimeException error) {
     Pending p = pending.get(id);
-    if (p != null && p.revision != null) {
+    if (p != null && p.revision != null && pending.remove(id, p)) {
       provider.pool().execute(() -> p.done.completeExceptionally(error));
     }
   }
@@ -222,11 +226,15 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
             });
   }
 
-  /** The agent of a queue started: deletes the removed records of its streams (it owns them). */
+  /**
+   * The agent of a queue started: it owns the removed records of the queue's streams, so it deletes
+   * them, each once every agent of this node detached it (the agent may have attached it while it
+   * started, before it heard of the removal).
+   */
   void queueStarted(dev.tributary.spi.QueueId queueId) {
     for (SubscriptionRecord r : removed.values()) {
       if (provider.isHomeQueue(r.streamId(), queueId)) {
-        delete(r);
+        provider.drop(r.subscriptionId()).thenRun(() -> delete(r));
       }
     }
   }
@@ -247,10 +255,15 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
             });
   }
 
-  /** Turns the address into an observer, or records why it cannot be (the owner faults it). */
-  private void resolve(LocalSubscription sub, SubscriptionRecord record) {
+  /**
+   * Makes an observer of the subscription's current address, or returns null and records in {@code
+   * sub.unresolvable} why it cannot be (its owner then faults it). It does not install the
+   * observer: the agent does, on its thread, so no delivery switches halfway. Only the node that
+   * delivers resolves. Any thread.
+   */
+  ObserverRef observerFor(LocalSubscription sub) {
+    SubscriberAddress address = sub.subscriber;
     if (resolver == null) {
-      sub.observer = null;
       sub.unresolvable =
           new SubscriberGoneException(
               "subscription "
@@ -258,18 +271,18 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
                   + " to "
                   + sub.streamId
                   + " delivers to "
-                  + record.subscriber()
+                  + address
                   + ", but this node's runtime has no subscriberResolver; give every node of the"
                   + " cluster the same resolver");
-      return;
+      return null;
     }
     try {
-      Object observer = resolver.resolve(record.subscriber(), record);
-      sub.observer = ObserverRef.of(observer);
+      ObserverRef observer = ObserverRef.of(resolver.resolve(address, sub.record(name)));
       sub.unresolvable = null;
+      return observer;
     } catch (RuntimeException e) {
-      sub.observer = null;
       sub.unresolvable = e;
+      return null;
     }
   }
 
@@ -284,14 +297,16 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
     LocalSubscription sub = provider.registered(id);
     if (record.removed()) {
       removed.put(id, record);
-      CompletionStage<Void> dropped =
-          sub == null ? CompletableFuture.completedFuture(null) : provider.drop(sub);
-      dropped.thenRun(
-          () -> {
-            if (provider.ownsActively(record.streamId())) {
-              delete(record);
-            }
-          });
+      // Detached from every agent of this node, registered or not: an agent may hold a cursor for
+      // it although the registry no longer does.
+      provider
+          .drop(id)
+          .thenRun(
+              () -> {
+                if (provider.ownsActively(record.streamId())) {
+                  delete(record);
+                }
+              });
       return;
     }
     removed.remove(id);
@@ -302,10 +317,13 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
       fail(id, new FaultedSubscriptionException(id, record.streamId(), null));
       return;
     }
+    if (provider.isFaulted(id)) {
+      // Faulted here already; a write that crossed the fault does not bring it back.
+      fail(id, new FaultedSubscriptionException(id, record.streamId(), null));
+      return;
+    }
     if (sub == null) {
-      sub = new LocalSubscription(record);
-      resolve(sub, record);
-      provider.registerAndAttach(sub);
+      provider.registerAndAttach(new LocalSubscription(record));
       return;
     }
     if (record.revision().equals(sub.revision)) {
@@ -313,7 +331,6 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
     }
     sub.subscriber = record.subscriber();
     sub.revision = record.revision();
-    resolve(sub, record);
     provider.repoint(sub);
   }
 
@@ -326,7 +343,7 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
     confirmed.remove(subscriptionId);
     LocalSubscription sub = provider.registered(subscriptionId);
     if (sub != null && sub.addressed) {
-      provider.drop(sub);
+      provider.drop(subscriptionId);
     }
     complete(subscriptionId, null);
   }

@@ -44,6 +44,9 @@ final class LocalSubscription {
   /** Why the resolver could not make an observer of {@link #subscriber}; null when it could. */
   volatile RuntimeException unresolvable;
 
+  /** The address {@link #observer} (or {@link #unresolvable}) was made of; null before. */
+  volatile SubscriberAddress resolvedFor;
+
   LocalSubscription(
       UUID id,
       StreamId streamId,

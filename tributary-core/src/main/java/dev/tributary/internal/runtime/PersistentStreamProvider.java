@@ -633,6 +633,19 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
    */
   CompletionStage<Void> drop(LocalSubscription sub) {
     unregister(sub);
+    return detachEverywhere(sub.id);
+  }
+
+  /** Drops subscription {@code id} (registered or not) from the registry and every agent. */
+  CompletionStage<Void> drop(UUID id) {
+    LocalSubscription sub = registry.get(id);
+    if (sub != null) {
+      unregister(sub);
+    }
+    return detachEverywhere(id);
+  }
+
+  private CompletionStage<Void> detachEverywhere(UUID id) {
     PullingManager m = manager;
     if (m == null) {
       return ObserverRef.DONE;
@@ -641,7 +654,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     List<PullingAgent> agents = m.agents();
     CompletableFuture<?>[] detached = new CompletableFuture<?>[agents.size()];
     for (int i = 0; i < detached.length; i++) {
-      detached[i] = agents.get(i).detach(sub.id);
+      detached[i] = agents.get(i).detach(id);
     }
     return CompletableFuture.allOf(detached);
   }
@@ -684,13 +697,33 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     if (agent == null) {
       return;
     }
-    ObserverRef observer = sub.observer;
+    ClusterSubscriptions c = cluster;
+    dev.tributary.SubscriberAddress address = sub.subscriber;
+    ObserverRef observer = c == null ? null : c.observerFor(sub);
     if (observer == null) {
-      // Unresolvable: attaching again faults it.
+      // Unresolvable: attaching again (resolving again, on the agent) faults it.
       agent.detach(sub.id).thenRun(() -> agent.attach(sub));
     } else {
+      // The agent installs the observer, in one step with the switch.
+      sub.resolvedFor = address;
       agent.resume(sub, observer, null);
     }
+  }
+
+  /** True when this node faulted subscription {@code id} (the store may not say so yet). */
+  boolean isFaulted(UUID id) {
+    return faultedIds.contains(id);
+  }
+
+  @Override
+  public void resolveIfNeeded(LocalSubscription sub) {
+    ClusterSubscriptions c = cluster;
+    dev.tributary.SubscriberAddress address = sub.subscriber;
+    if (c == null || !sub.addressed || address == null || address.equals(sub.resolvedFor)) {
+      return;
+    }
+    sub.observer = c.observerFor(sub);
+    sub.resolvedFor = address;
   }
 
   /** True when an agent of this node holds the home queue of {@code id}. */

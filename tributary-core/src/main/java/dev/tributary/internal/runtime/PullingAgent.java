@@ -819,6 +819,7 @@ final class PullingAgent {
     // another queue that carries events of the stream too delivers them from its first batch.
     boolean home = !subs.isEmpty() && provider.isHomeQueue(id, queueId);
     for (LocalSubscription sub : subs) {
+      provider.resolveIfNeeded(sub);
       if (home && !sub.faulted && sub.observer == null && sub.unresolvable != null) {
         faultUnresolvable(sub);
         continue;
@@ -889,6 +890,9 @@ final class PullingAgent {
     exec.execute(
         () -> {
           StreamState stream = streams.get(sub.streamId);
+          if (stream != null && isActive()) {
+            provider.resolveIfNeeded(sub);
+          }
           if (isActive()
               && stream != null
               && !sub.faulted
@@ -904,6 +908,9 @@ final class PullingAgent {
   }
 
   private void attachNow(LocalSubscription sub) {
+    if (isActive()) {
+      provider.resolveIfNeeded(sub);
+    }
     if (isActive() && !sub.faulted && sub.observer == null && sub.unresolvable != null) {
       faultUnresolvable(sub);
       return;
@@ -1172,16 +1179,21 @@ final class PullingAgent {
             }
             attachNow(sub);
           } else {
+            // The switch is made: confirmed before the new observer's first call, which may fault
+            // the subscription.
             if (token != null) {
               // An open stage stays open (it is ignored): its observer is not called again before
               // it completes.
               c.close();
               c.reopen(openCursor(sub, token), token);
+              completeAttach(sub);
               deliver(c);
-            } else if (c.waiting) {
-              deliver(c);
+            } else {
+              completeAttach(sub);
+              if (c.waiting) {
+                deliver(c);
+              }
             }
-            completeAttach(sub);
           }
           provider.pool().execute(() -> done.complete(null));
         });
