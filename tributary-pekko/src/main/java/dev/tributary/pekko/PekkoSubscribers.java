@@ -156,8 +156,8 @@ public final class PekkoSubscribers implements SubscriberResolver {
   }
 
   /**
-   * Resolves an actor's address into the observer that asks it; called by the runtime, on the
-   * store's thread, for every cluster-wide subscription the store tells of.
+   * Resolves an actor's address into the observer that asks it; called by the runtime of the node
+   * that delivers the subscription, on any of its threads. Does not block.
    *
    * @throws SubscriberGoneException when the address is not an actor of this cluster's system
    */
