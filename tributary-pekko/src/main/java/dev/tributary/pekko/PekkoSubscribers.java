@@ -289,7 +289,10 @@ public final class PekkoSubscribers implements SubscriberResolver {
       if (gone != null) {
         return gone;
       }
-      if (failure instanceof AskTimeoutException
+      // Typed asks fail with java.util.concurrent.TimeoutException, classic ones with
+      // AskTimeoutException; both say "Recipient[...] had already been terminated."
+      if ((failure instanceof java.util.concurrent.TimeoutException
+              || failure instanceof AskTimeoutException)
           && String.valueOf(failure.getMessage()).contains("had already been terminated")) {
         return new SubscriberGoneException(
             "subscriber actor " + target.ref.path() + " stopped", failure);

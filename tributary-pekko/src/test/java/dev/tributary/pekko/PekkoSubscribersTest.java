@@ -128,6 +128,28 @@ class PekkoSubscribersTest {
   }
 
   @Test
+  void noReplyWithinTheAskTimeout_isAnOrdinaryFailure_notAGoneSubscriber() {
+    PekkoSubscribers quick =
+        PekkoSubscribers.builder(system).askTimeout(Duration.ofMillis(200)).build();
+    TestProbe<StreamDelivery<String>> silent = TestProbe.create(system);
+    SubscriberAddress address = quick.address(silent.ref());
+    @SuppressWarnings("unchecked")
+    MetadataStreamObserver<Object> observer =
+        (MetadataStreamObserver<Object>) quick.resolve(address, record(address));
+    CompletableFuture<Void> stage = observer.onNext("e0", metadata(1)).toCompletableFuture();
+    silent.receiveMessage(WAIT);
+    assertThat(stage)
+        .failsWithin(WAIT)
+        .withThrowableOfType(ExecutionException.class)
+        .withCauseInstanceOf(java.util.concurrent.TimeoutException.class)
+        .satisfies(e -> assertThat(e.getCause()).isNotInstanceOf(SubscriberGoneException.class));
+    // The actor is alive: the retry reaches it.
+    CompletableFuture<Void> retry = observer.onNext("e0", metadata(1)).toCompletableFuture();
+    silent.receiveMessage(WAIT).ack();
+    assertThat(retry).succeedsWithin(WAIT);
+  }
+
+  @Test
   void addressesThatAreNotActorsOfThisSystem_areGone() {
     for (String bad :
         new String[] {
