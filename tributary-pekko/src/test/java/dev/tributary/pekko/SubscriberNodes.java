@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.typesafe.config.ConfigFactory;
 import dev.tributary.AsyncStream;
 import dev.tributary.StreamRuntime;
+import dev.tributary.kafka.KafkaPubSubStore;
 import dev.tributary.kafka.KafkaQueueAdapterFactory;
 import dev.tributary.spi.BackoffPolicy;
 import dev.tributary.spi.DeliveryFailure;
@@ -111,6 +112,11 @@ final class SubscriberNodes {
             .nodeName(node)
             .threads(2)
             .build());
+  }
+
+  /** A node's view of the shared subscription store, on topic {@code storeTopic}. */
+  static KafkaPubSubStore store(String bootstrap, String storeTopic) {
+    return KafkaPubSubStore.builder().bootstrapServers(bootstrap).topic(storeTopic).build();
   }
 
   /** The resolver of a node's actors: a 5 s ask timeout. */
