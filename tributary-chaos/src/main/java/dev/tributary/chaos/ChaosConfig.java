@@ -2,7 +2,6 @@ package dev.tributary.chaos;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
@@ -23,6 +22,9 @@ import java.util.Set;
  * @param drainTimeoutMs the nodes' drain timeout (bounds a revoke's wait for in-flight events)
  * @param settleTimeout how long after the faults end every record must have been resolved
  * @param dir where the ledgers and logs go
+ * @param brokers brokers of the local cluster: 1, or 3 (replication factor 3, {@code
+ *     min.insync.replicas=2}, one broker killed at a time)
+ * @param staticMembership whether every node gets a {@code group.instance.id} (its client link's)
  */
 record ChaosConfig(
     long seed,
@@ -38,7 +40,12 @@ record ChaosConfig(
     long stallTimeoutMs,
     long drainTimeoutMs,
     Duration settleTimeout,
-    Path dir) {
+    Path dir,
+    int brokers,
+    boolean staticMembership) {
+
+  /** Client links of the cluster: more than the live nodes, as closing nodes keep theirs. */
+  static final int LINKS = 8;
 
   /** The defaults of the command line and CI: see docs/reliability.md. */
   static ChaosConfig defaults(long seed, Duration duration, int faultsPerKind, Path dir) {
@@ -46,7 +53,7 @@ record ChaosConfig(
         seed,
         duration,
         faultsPerKind,
-        EnumSet.allOf(FaultSchedule.Kind.class),
+        FaultSchedule.defaultKinds(),
         6,
         60,
         200,
@@ -56,7 +63,9 @@ record ChaosConfig(
         5_000,
         5_000,
         Duration.ofMinutes(3),
-        dir);
+        dir,
+        1,
+        false);
   }
 
   ChaosConfig withKinds(Set<FaultSchedule.Kind> k) {
@@ -74,7 +83,9 @@ record ChaosConfig(
         stallTimeoutMs,
         drainTimeoutMs,
         settleTimeout,
-        dir);
+        dir,
+        brokers,
+        staticMembership);
   }
 
   ChaosConfig withNodeConsumerProperties(List<String> props) {
@@ -92,6 +103,58 @@ record ChaosConfig(
         stallTimeoutMs,
         drainTimeoutMs,
         settleTimeout,
-        dir);
+        dir,
+        brokers,
+        staticMembership);
+  }
+
+  ChaosConfig withBrokers(int count) {
+    return new ChaosConfig(
+        seed,
+        duration,
+        faultsPerKind,
+        kinds,
+        partitions,
+        keys,
+        ratePerSecond,
+        initialNodes,
+        maxNodes,
+        nodeConsumerProperties,
+        stallTimeoutMs,
+        drainTimeoutMs,
+        settleTimeout,
+        dir,
+        count,
+        staticMembership);
+  }
+
+  ChaosConfig withStaticMembership(boolean on) {
+    return new ChaosConfig(
+        seed,
+        duration,
+        faultsPerKind,
+        kinds,
+        partitions,
+        keys,
+        ratePerSecond,
+        initialNodes,
+        maxNodes,
+        nodeConsumerProperties,
+        stallTimeoutMs,
+        drainTimeoutMs,
+        settleTimeout,
+        dir,
+        brokers,
+        on);
+  }
+
+  /** The nodes' session timeout: their {@code session.timeout.ms}, else Kafka's 45 s. */
+  long sessionTimeoutMs() {
+    for (String kv : nodeConsumerProperties) {
+      if (kv.startsWith("session.timeout.ms=")) {
+        return Long.parseLong(kv.substring(kv.indexOf('=') + 1));
+      }
+    }
+    return 45_000;
   }
 }

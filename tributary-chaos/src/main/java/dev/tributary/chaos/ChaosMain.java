@@ -16,11 +16,16 @@ import java.util.Set;
  *     -Dchaos.args="-duration 600 -seed 42 -faults-per-kind 10"
  * </pre>
  *
+ * <p>The 30-minute soak: {@code -Dchaos.args="-duration 1800 -faults-per-kind 18 -brokers 3
+ * -consumer-prop session.timeout.ms=10000"} (a random seed, printed first).
+ *
  * <p>Options: {@code -seed N} (default: random, printed), {@code -duration SECONDS} (default 120),
  * {@code -faults-per-kind N} (default: 2 per minute), {@code -only KIND,KIND} (fault kinds, see
  * {@link FaultSchedule.Kind}), {@code -consumer-prop k=v} (repeatable, passed to every node),
- * {@code -dir PATH} (default {@code target/chaos/seed-N}). Exits 1 when the run lost a record,
- * broke an order or repeated an event it cannot explain.
+ * {@code -brokers 1|3} (3: replication factor 3, {@code min.insync.replicas=2}, one broker killed
+ * at a time), {@code -static-membership} (a {@code group.instance.id} per node slot), {@code -dir
+ * PATH} (default {@code target/chaos/seed-N}). Exits 1 when the run lost a record, broke an order
+ * or repeated an event it cannot explain.
  */
 public final class ChaosMain {
 
@@ -31,8 +36,10 @@ public final class ChaosMain {
     long seed = new SecureRandom().nextLong() & Long.MAX_VALUE;
     long duration = 120;
     Integer perKind = null;
-    Set<FaultSchedule.Kind> kinds = EnumSet.allOf(FaultSchedule.Kind.class);
+    Set<FaultSchedule.Kind> kinds = FaultSchedule.defaultKinds();
     List<String> props = new ArrayList<>();
+    int brokers = 1;
+    boolean staticMembership = false;
     Path dir = null;
     if (args.length == 2 && args[0].equals("-check")) {
       recheck(Path.of(args[1]));
@@ -51,6 +58,11 @@ public final class ChaosMain {
           }
         }
         case "-consumer-prop" -> props.add(v);
+        case "-brokers" -> brokers = Integer.parseInt(v);
+        case "-static-membership" -> {
+          staticMembership = true;
+          i--; // a flag without a value
+        }
         case "-dir" -> dir = Path.of(v);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
@@ -62,11 +74,23 @@ public final class ChaosMain {
     if (dir == null) {
       dir = Path.of("target", "chaos", "seed-" + seed + "-" + System.currentTimeMillis());
     }
-    System.out.println("chaos seed " + seed + ", duration " + duration + " s, dir " + dir);
+    System.out.println(
+        "chaos seed "
+            + seed
+            + ", duration "
+            + duration
+            + " s, "
+            + brokers
+            + " broker(s)"
+            + (staticMembership ? ", static membership" : "")
+            + ", dir "
+            + dir);
     ChaosConfig config =
         ChaosConfig.defaults(seed, Duration.ofSeconds(duration), perKind, dir.toAbsolutePath())
             .withKinds(kinds)
-            .withNodeConsumerProperties(props);
+            .withNodeConsumerProperties(props)
+            .withBrokers(brokers)
+            .withStaticMembership(staticMembership);
     Report report = new ChaosRunner(config).run();
     System.out.println(report);
     System.out.println(report.tableRow(seed, duration));

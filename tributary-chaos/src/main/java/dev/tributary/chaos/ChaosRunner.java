@@ -1,13 +1,16 @@
 package dev.tributary.chaos;
 
-import dev.tributary.testkit.kafka.KafkaBroker;
+import dev.tributary.testkit.kafka.ClientLink;
+import dev.tributary.testkit.kafka.LocalKafkaCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -20,10 +23,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs one chaos run: a local broker (a forked {@code kafka.Kafka} JVM), a producer, node JVMs in
- * one consumer group, and the seeded fault schedule; then heals everything, waits until every
- * produced record was resolved (or the settle time-out passed), closes the nodes and checks the
- * ledgers.
+ * Runs one chaos run: a local cluster of one or three brokers (forked {@code kafka.Kafka} JVMs), a
+ * producer, node JVMs in one consumer group, each reaching the brokers through a client link of its
+ * own (proxies the runner can impair), and the seeded fault schedule; then heals everything, waits
+ * until every produced record was resolved (or the settle time-out passed), closes the nodes and
+ * checks the ledgers.
  */
 final class ChaosRunner {
 
@@ -44,9 +48,25 @@ final class ChaosRunner {
   private final String dlt;
   private final String group;
   private final String run;
-  private KafkaBroker broker;
+  private final NodeProcess[] linkHolders = new NodeProcess[ChaosConfig.LINKS];
+
+  /** Ends of timed faults (a broker restart, a latency's or a partition's end), soonest first. */
+  private final PriorityQueue<Timed> timed =
+      new PriorityQueue<>(Comparator.comparingLong(Timed::atNanos));
+
+  private LocalKafkaCluster broker;
+
+  /**
+   * The broker restart under way, on a thread of its own so that the schedule goes on meanwhile (a
+   * restart of a cluster member waits until its replicas are in sync again).
+   */
+  private volatile CompletableFuture<Void> brokerRestart = CompletableFuture.completedFuture(null);
+
   private LedgerWriter faults;
   private int nodeCount;
+
+  /** An action due at {@code atNanos} (System.nanoTime). */
+  private record Timed(long atNanos, Runnable action) {}
 
   ChaosRunner(ChaosConfig config) {
     this.config = config;
@@ -72,7 +92,11 @@ final class ChaosRunner {
     }
     FaultSchedule schedule =
         FaultSchedule.generate(
-            config.seed(), config.duration().toMillis(), config.faultsPerKind(), config.kinds());
+            config.seed(),
+            config.duration().toMillis(),
+            config.faultsPerKind(),
+            config.kinds(),
+            config.sessionTimeoutMs());
     LOG.info(
         "chaos run {}: seed {}, {} s, {} faults, ledgers in {}",
         run,
@@ -80,7 +104,12 @@ final class ChaosRunner {
         config.duration().toSeconds(),
         schedule.entries().size(),
         config.dir());
-    broker = KafkaBroker.builder().backend("local").heap("384m").build();
+    broker =
+        LocalKafkaCluster.builder()
+            .brokers(config.brokers())
+            .clientLinks(ChaosConfig.LINKS)
+            .heap(config.brokers() > 1 ? "256m" : "384m")
+            .build();
     faults = new LedgerWriter(config.dir().resolve("faults.ledger"));
     try {
       broker.start();
@@ -103,24 +132,17 @@ final class ChaosRunner {
         producer.start();
         long start = System.nanoTime();
         List<FaultSchedule.Entry> pending = new ArrayList<>(schedule.entries());
-        List<long[]> brokerRestarts = new ArrayList<>(); // {atNanos}
-        while (!pending.isEmpty() || !brokerRestarts.isEmpty()) {
+        while (!pending.isEmpty() || !timed.isEmpty()) {
           long nextFault =
               pending.isEmpty()
                   ? Long.MAX_VALUE
                   : start + TimeUnit.MILLISECONDS.toNanos(pending.get(0).atMs());
-          long nextRestart = brokerRestarts.isEmpty() ? Long.MAX_VALUE : brokerRestarts.get(0)[0];
-          long at = Math.min(nextFault, nextRestart);
-          waitUntil(at);
-          if (nextRestart <= nextFault) {
-            brokerRestarts.remove(0);
-            restartBroker();
+          long nextTimed = timed.isEmpty() ? Long.MAX_VALUE : timed.peek().atNanos();
+          waitUntil(Math.min(nextFault, nextTimed));
+          if (nextTimed <= nextFault) {
+            timed.poll().action().run();
           } else {
-            FaultSchedule.Entry e = pending.remove(0);
-            if (apply(e, producer)) {
-              brokerRestarts.add(
-                  new long[] {System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(e.durationMs())});
-            }
+            apply(pending.remove(0), producer);
           }
         }
         waitUntil(start + config.duration().toNanos());
@@ -159,22 +181,35 @@ final class ChaosRunner {
     }
   }
 
-  /** Applies one fault; true for a broker kill, whose restart the caller schedules. */
-  private boolean apply(FaultSchedule.Entry e, ChaosProducer producer) {
+  /** Applies one fault, and schedules its end if it has one. */
+  private void apply(FaultSchedule.Entry e, ChaosProducer producer) {
     switch (e.kind()) {
       case BROKER_KILL -> {
-        if (!broker.isRunning()) {
-          record("SKIPPED", "broker", "BROKER_KILL while down");
-          return false;
+        if (!brokerRestart.isDone() || !broker.allRunning()) {
+          record("SKIPPED", "broker", "BROKER_KILL while a broker is down");
+          return;
         }
-        record("BROKER_KILL", "broker", "down " + e.durationMs() + " ms");
-        broker.kill();
-        return true;
+        int index = broker.brokers() == 1 ? 0 : targets.nextInt(broker.brokers());
+        record("BROKER_KILL", brokerName(index), "down " + e.durationMs() + " ms");
+        broker.kill(index);
+        CompletableFuture<Void> restarting = new CompletableFuture<>();
+        brokerRestart = restarting;
+        after(
+            e.durationMs(),
+            () ->
+                CompletableFuture.runAsync(() -> restartBroker(index), closer)
+                    .whenComplete(
+                        (v, err) -> {
+                          if (err != null) {
+                            LOG.error("broker restart failed", err);
+                          }
+                          restarting.complete(null);
+                        }));
       }
       case NODE_KILL -> {
         if (live.size() <= 1) {
           startNode();
-          return false;
+          return;
         }
         NodeProcess n = live.remove(targets.nextInt(live.size()));
         record("NODE_KILL", n.name(), "pid " + n.pid());
@@ -183,7 +218,7 @@ final class ChaosRunner {
       case NODE_CLOSE -> {
         if (live.size() <= 1) {
           startNode();
-          return false;
+          return;
         }
         NodeProcess n = live.remove(targets.nextInt(live.size()));
         record("NODE_CLOSE", n.name(), "");
@@ -192,10 +227,48 @@ final class ChaosRunner {
       case NODE_START -> {
         if (live.size() >= config.maxNodes()) {
           record("SKIPPED", "node", "NODE_START at " + live.size() + " nodes");
-          return false;
+          return;
         }
         startNode();
       }
+      case NET_LATENCY -> {
+        NodeProcess n = live.get(targets.nextInt(live.size()));
+        ClientLink link = broker.link(n.link());
+        record("NET_LATENCY", n.name(), e.value() + " ms each way for " + e.durationMs() + " ms");
+        link.latency(Duration.ofMillis(e.value()));
+        after(
+            e.durationMs(),
+            () -> {
+              link.latency(Duration.ZERO);
+              record("NET_LATENCY_END", n.name(), "");
+            });
+      }
+      case NET_DROP -> {
+        NodeProcess n = live.get(targets.nextInt(live.size()));
+        ClientLink link = broker.link(n.link());
+        record("NET_DROP", n.name(), link.openConnections() + " connections");
+        link.dropConnections();
+      }
+      case NET_PARTITION -> {
+        NodeProcess n = live.get(targets.nextInt(live.size()));
+        ClientLink link = broker.link(n.link());
+        if (link.isPartitioned()) {
+          record("SKIPPED", n.name(), "NET_PARTITION while partitioned");
+          return;
+        }
+        record("NET_PARTITION", n.name(), "for " + e.durationMs() + " ms");
+        link.partition();
+        after(
+            e.durationMs(),
+            () -> {
+              // the link may have passed to a new node meanwhile, whose start healed it
+              if (link.isPartitioned()) {
+                link.heal();
+                record("NET_HEAL", n.name(), "");
+              }
+            });
+      }
+      case ROLLING_RESTART -> rollingRestart();
       case SLOW -> command(e, NodeCommand.slow(e.value(), e.durationMs()));
       case THROW -> command(e, NodeCommand.throwing(e.durationMs()));
       case HOLD -> command(e, NodeCommand.hold(e.durationMs()));
@@ -204,7 +277,32 @@ final class ChaosRunner {
         producer.injectPoison((int) e.value());
       }
     }
-    return false;
+  }
+
+  private void after(long ms, Runnable action) {
+    timed.add(new Timed(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms), action));
+  }
+
+  private static String brokerName(int index) {
+    return "broker-" + (index + 1);
+  }
+
+  /**
+   * Closes every live node in turn and starts its replacement on the same client link (so, with
+   * static membership, with the same {@code group.instance.id}), waiting until each replacement is
+   * ready before the next close: an operator's rolling restart.
+   */
+  private void rollingRestart() {
+    record("ROLLING_RESTART", "all", live.size() + " nodes");
+    for (NodeProcess old : List.copyOf(live)) {
+      live.remove(old);
+      record("ROLLING_CLOSE", old.name(), "link " + old.link());
+      closeNode(old);
+      NodeProcess fresh = startNode("ROLLING_START", old.link());
+      awaitCondition(
+          "the replacement of " + old.name() + " to start", Duration.ofSeconds(90), fresh::isReady);
+    }
+    record("ROLLING_DONE", "all", "");
   }
 
   private void command(FaultSchedule.Entry e, NodeCommand c) {
@@ -217,19 +315,36 @@ final class ChaosRunner {
     startNode("NODE_START");
   }
 
-  private void startNode(String kind) {
+  private NodeProcess startNode(String kind) {
+    for (int link = 0; link < linkHolders.length; link++) {
+      if (linkHolders[link] == null || !linkHolders[link].isAlive()) {
+        return startNode(kind, link);
+      }
+    }
+    record("SKIPPED", "node", kind + ": every client link is held by a live process");
+    return null;
+  }
+
+  private NodeProcess startNode(String kind, int link) {
     String name = "node-" + ++nodeCount;
+    ClientLink l = broker.link(link);
+    l.heal(); // a fault its previous node left behind is not this node's
     List<String> args = new ArrayList<>();
-    args.addAll(List.of("--bootstrap", broker.bootstrapServers(), "--topic", topic));
+    args.addAll(List.of("--bootstrap", l.bootstrapServers(), "--topic", topic));
     args.addAll(List.of("--dlt", dlt, "--group", group, "--run", run));
     args.addAll(List.of("--stall-timeout-ms", Long.toString(config.stallTimeoutMs())));
     args.addAll(List.of("--drain-timeout-ms", Long.toString(config.drainTimeoutMs())));
     for (String kv : config.nodeConsumerProperties()) {
       args.addAll(List.of("--consumer-prop", kv));
     }
-    NodeProcess n = NodeProcess.start(name, config.dir(), args);
-    record(kind, name, "pid " + n.pid());
+    if (config.staticMembership()) {
+      args.addAll(List.of("--consumer-prop", "group.instance.id=chaos-member-" + link));
+    }
+    NodeProcess n = NodeProcess.start(name, link, config.dir(), args);
+    linkHolders[link] = n;
+    record(kind, name, "pid " + n.pid() + " link " + link);
     live.add(n);
+    return n;
   }
 
   private void closeNode(NodeProcess n) {
@@ -243,15 +358,24 @@ final class ChaosRunner {
     }
   }
 
-  private void restartBroker() {
-    broker.restart();
-    record("BROKER_RESTART", "broker", "");
+  private void restartBroker(int index) {
+    broker.restart(index);
+    record("BROKER_RESTART", brokerName(index), "");
   }
 
-  /** Ends every fault: the broker runs, consumer faults are cleared, at least one node lives. */
+  /**
+   * Ends every fault: every broker runs, every link is healed, consumer faults are cleared, at
+   * least one node lives.
+   */
   private void heal() {
-    if (!broker.isRunning()) {
-      restartBroker();
+    brokerRestart.orTimeout(5, TimeUnit.MINUTES).join();
+    for (int i = 0; i < broker.brokers(); i++) {
+      if (!broker.isRunning(i)) {
+        restartBroker(i);
+      }
+    }
+    for (int i = 0; i < broker.clientLinks(); i++) {
+      broker.link(i).heal();
     }
     for (NodeProcess n : live) {
       n.send(NodeCommand.clear());

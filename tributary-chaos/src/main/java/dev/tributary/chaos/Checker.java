@@ -262,7 +262,9 @@ final class Checker {
       }
     }
     longestStall(r, partitionProgress, events, faults, stallTimeoutMs);
-    failovers(r, deliveries, events, faults);
+    failovers(r.failoversMs, "NODE_KILL", deliveries, events, faults);
+    failovers(r.partitionFailoversMs, "NET_PARTITION", deliveries, events, faults);
+    partitionMoves(r, events, faults);
     return r.build();
   }
 
@@ -292,6 +294,9 @@ final class Checker {
         return "crash of the first node";
       }
     }
+    if (fencedRepeat(again, events)) {
+      return "repeated by a fenced member that had not yet noticed its loss";
+    }
     for (NodeEvent e : events) {
       if (!e.node().equals(first.node()) || e.partition() != first.partition()) {
         continue;
@@ -312,7 +317,76 @@ final class Checker {
         return "released while the broker was down (its commit failed)";
       }
     }
+    for (NodeEvent e : events) {
+      if (e.node().equals(first.node())
+          && e.partition() == first.partition()
+          && e.kind() == 'R'
+          && e.time() >= first.done()
+          && partitionedAround(first.node(), e.time(), faults)) {
+        return "released while its network was partitioned (its commit failed)";
+      }
+    }
     return "unexplained";
+  }
+
+  /**
+   * Whether {@code node} was cut off from the brokers at {@code time}: from a {@code NET_PARTITION}
+   * of that node to a few seconds after its {@code NET_HEAL} (or the end).
+   */
+  private static boolean partitionedAround(String node, long time, List<Fault> faults) {
+    long cutAt = -1;
+    for (Fault f : faults) {
+      if (!f.target().equals(node)) {
+        continue;
+      }
+      if (f.kind().equals("NET_PARTITION")) {
+        cutAt = f.time();
+      } else if (f.kind().equals("NET_HEAL") && cutAt >= 0) {
+        if (time >= cutAt && time <= f.time() + 5_000) {
+          return true;
+        }
+        cutAt = -1;
+      }
+    }
+    return cutAt >= 0 && time >= cutAt;
+  }
+
+  /**
+   * Whether {@code again} came from a zombie: its node's delivery run of the partition ended in a
+   * loss (the next ownership event after the repeat is {@code L}), and another node had been
+   * assigned the partition after this node's assignment and before the repeat. That is a member the
+   * group had expired (its network was partitioned longer than the session timeout) which delivered
+   * from a fetch made after the network came back, before the consumer learned of its expiry:
+   * Kafka's classic consumer tells a member it was fenced only at its next heartbeat.
+   */
+  private static boolean fencedRepeat(Delivery again, List<NodeEvent> events) {
+    long assignedAt = Long.MIN_VALUE;
+    char next = 0;
+    long nextAt = Long.MAX_VALUE;
+    for (NodeEvent e : events) {
+      if (!e.node().equals(again.node()) || e.partition() != again.partition() || e.kind() == 'S') {
+        continue;
+      }
+      if (e.kind() == 'A' && e.time() <= again.call()) {
+        assignedAt = Math.max(assignedAt, e.time());
+      }
+      if (e.time() >= again.done() && e.time() < nextAt) {
+        next = e.kind();
+        nextAt = e.time();
+      }
+    }
+    if (next != 'L') {
+      return false;
+    }
+    long since = assignedAt;
+    return events.stream()
+        .anyMatch(
+            e ->
+                e.kind() == 'A'
+                    && e.partition() == again.partition()
+                    && !e.node().equals(again.node())
+                    && e.time() > since
+                    && e.time() <= again.call());
   }
 
   /** Whether the first node released the partition after the delivery and before {@code time}. */
@@ -395,15 +469,62 @@ final class Checker {
                         && ev.time() >= start
                         && ev.time() <= end + 1000);
     boolean owned = ownedThroughout(events, faults, r.longestStallPartition, start, end);
+    boolean cutOff = ownerCutOff(events, faults, r.longestStallPartition, start, end);
     r.watchdog =
         reported
             ? "reported"
             : r.longestStallMs < stallTimeoutMs + 1000
                 ? "not expected (shorter than stallTimeout " + stallTimeoutMs + " ms)"
-                : owned
-                    ? "NOT reported although a live node owned the partition"
-                    : "not reported: no live node owned the partition (a SIGKILLed member's"
-                        + " partitions wait for its session timeout)";
+                : cutOff
+                    ? "not reported: its owner was cut off from the brokers (NET_PARTITION), so"
+                        + " it knew no lag beyond its last fetch"
+                    : owned
+                        ? "NOT reported although a live node owned the partition"
+                        : "not reported: no live node owned the partition (a SIGKILLed member's"
+                            + " partitions wait for its session timeout, a closed static member's for"
+                            + " its replacement)";
+  }
+
+  /**
+   * Whether a node that owned the partition when the window began was cut off from the brokers by a
+   * {@code NET_PARTITION} during the window. Its stall watchdog measures lag from the high
+   * watermark of its last fetch, so it cannot see records produced while it is cut off.
+   */
+  private static boolean ownerCutOff(
+      List<NodeEvent> events, List<Fault> faults, int partition, long start, long end) {
+    for (Fault f : faults) {
+      if (!f.kind().equals("NET_PARTITION") || f.time() > end) {
+        continue;
+      }
+      long healed =
+          faults.stream()
+              .filter(h -> h.kind().equals("NET_HEAL") && h.target().equals(f.target()))
+              .mapToLong(Fault::time)
+              .filter(t -> t >= f.time())
+              .min()
+              .orElse(Long.MAX_VALUE);
+      if (healed >= start && owns(events, f.target(), partition, Math.max(start, f.time()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code node}'s last ownership event of {@code partition} before {@code time} is A. */
+  private static boolean owns(List<NodeEvent> events, String node, int partition, long time) {
+    char last = 0;
+    long lastTime = Long.MIN_VALUE;
+    for (NodeEvent e : events) {
+      if (e.node().equals(node)
+          && e.partition() == partition
+          && e.kind() != 'S'
+          && e.time() <= time
+          && e.time() >= lastTime) {
+        last = e.kind();
+        lastTime = e.time();
+      }
+    }
+    return last == 'A';
   }
 
   /**
@@ -438,11 +559,13 @@ final class Checker {
   }
 
   /**
-   * For each node SIGKILL: how long each partition the node owned went without a delivery from
-   * another node.
+   * For each fault of {@code kind} on a node (a SIGKILL, a network partition): the longest time one
+   * of the partitions the node owned went without a delivery from another node (or, after a
+   * partition, from the node itself once its network was healed).
    */
   private static void failovers(
-      Report.Builder r,
+      List<Long> out,
+      String kind,
       Map<String, List<Delivery>> deliveries,
       List<NodeEvent> events,
       List<Fault> faults) {
@@ -453,7 +576,7 @@ final class Checker {
       }
     }
     for (Fault f : faults) {
-      if (!f.kind().equals("NODE_KILL")) {
+      if (!f.kind().equals(kind)) {
         continue;
       }
       Set<Integer> owned = new HashSet<>();
@@ -468,11 +591,23 @@ final class Checker {
                   owned.remove(e.partition());
                 }
               });
+      // A partitioned node that the group did not expire (or that got its partitions back) makes
+      // progress again itself once healed: that ends the stall as well.
+      long healed =
+          kind.equals("NET_PARTITION")
+              ? faults.stream()
+                  .filter(h -> h.kind().equals("NET_HEAL") && h.target().equals(f.target()))
+                  .mapToLong(Fault::time)
+                  .filter(t -> t >= f.time())
+                  .min()
+                  .orElse(Long.MAX_VALUE)
+              : Long.MAX_VALUE;
       long worst = -1;
       for (int partition : owned) {
         long next =
             byPartition.getOrDefault(partition, List.of()).stream()
-                .filter(d -> !d.node().equals(f.target()) && d.done() > f.time())
+                .filter(
+                    d -> (!d.node().equals(f.target()) || d.call() > healed) && d.done() > f.time())
                 .mapToLong(Delivery::done)
                 .min()
                 .orElse(-1);
@@ -481,7 +616,60 @@ final class Checker {
         }
       }
       if (worst >= 0) {
-        r.failoversMs.add(worst);
+        out.add(worst);
+      }
+    }
+  }
+
+  private static final java.util.regex.Pattern LINK =
+      java.util.regex.Pattern.compile("link (\\d+)");
+
+  /**
+   * From the start of a rolling restart to the closes at the end of the run: how many partition
+   * assignments happened, and how many of them moved a partition to another client link (node slot)
+   * than the one that owned it before. With static membership a replacement takes over its
+   * predecessor's link and partitions, so nothing should move.
+   */
+  private static void partitionMoves(Report.Builder r, List<NodeEvent> events, List<Fault> faults) {
+    long from =
+        faults.stream()
+            .filter(f -> f.kind().equals("ROLLING_RESTART"))
+            .mapToLong(Fault::time)
+            .min()
+            .orElse(-1);
+    if (from < 0) {
+      return;
+    }
+    // the closes at the end of the run hand partitions around too; they are not the restart's
+    long until =
+        faults.stream()
+            .filter(f -> f.kind().equals("END_CLOSE"))
+            .mapToLong(Fault::time)
+            .min()
+            .orElse(Long.MAX_VALUE);
+    Map<String, Integer> linkOf = new HashMap<>();
+    for (Fault f : faults) {
+      java.util.regex.Matcher m = LINK.matcher(f.detail());
+      if (f.kind().endsWith("START") && m.find()) {
+        linkOf.put(f.target(), Integer.parseInt(m.group(1)));
+      }
+    }
+    Map<Integer, Integer> ownerLink = new HashMap<>();
+    r.rollingAssignments = 0;
+    r.rollingMoves = 0;
+    List<NodeEvent> sorted = new ArrayList<>(events);
+    sorted.sort(Comparator.comparingLong(NodeEvent::time));
+    for (NodeEvent e : sorted) {
+      if (e.kind() != 'A') {
+        continue;
+      }
+      int link = linkOf.getOrDefault(e.node(), -1);
+      Integer before = ownerLink.put(e.partition(), link);
+      if (e.time() >= from && e.time() < until) {
+        r.rollingAssignments++;
+        if (before == null || before != link) {
+          r.rollingMoves++;
+        }
       }
     }
   }

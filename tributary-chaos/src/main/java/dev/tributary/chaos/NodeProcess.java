@@ -19,21 +19,26 @@ import java.util.concurrent.TimeUnit;
 final class NodeProcess {
 
   private final String name;
+  private final int link;
   private final Path ledger;
   private final Path log;
   private final Process process;
   private final OutputStream stdin;
 
-  private NodeProcess(String name, Path ledger, Path log, Process process) {
+  private NodeProcess(String name, int link, Path ledger, Path log, Process process) {
     this.name = name;
+    this.link = link;
     this.ledger = ledger;
     this.log = log;
     this.process = process;
     this.stdin = process.getOutputStream();
   }
 
-  /** Forks a node; it is ready once {@link #isReady()}. */
-  static NodeProcess start(String name, Path dir, List<String> nodeArgs) {
+  /**
+   * Forks a node that reaches the brokers through client link {@code link}; it is ready once {@link
+   * #isReady()}.
+   */
+  static NodeProcess start(String name, int link, Path dir, List<String> nodeArgs) {
     Path ledger = dir.resolve(name + ".ledger");
     Path log = dir.resolve(name + ".log");
     Path argFile = dir.resolve("classpath.args");
@@ -65,7 +70,7 @@ final class NodeProcess {
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
               .start();
-      return new NodeProcess(name, ledger, log, p);
+      return new NodeProcess(name, link, ledger, log, p);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start node " + name, e);
     }
@@ -73,6 +78,11 @@ final class NodeProcess {
 
   String name() {
     return name;
+  }
+
+  /** The client link (of the cluster) the node's connections go through. */
+  int link() {
+    return link;
   }
 
   Path ledger() {

@@ -27,6 +27,9 @@ import java.util.TreeMap;
  * @param longestStallStart when it began
  * @param watchdog whether the stall watchdog reported it
  * @param failoversMs per node SIGKILL, the longest time one of its partitions went undelivered
+ * @param partitionFailoversMs per network partition of a node, the same
+ * @param rollingAssignments partition assignments after a rolling restart began (-1: none)
+ * @param rollingMoves of those, assignments to another node slot than the previous owner's
  * @param nodes node processes the run started
  * @param faults the faults applied
  * @param examples a few offending records per problem
@@ -50,6 +53,9 @@ record Report(
     long longestStallStart,
     String watchdog,
     List<Long> failoversMs,
+    List<Long> partitionFailoversMs,
+    int rollingAssignments,
+    int rollingMoves,
     int nodes,
     List<Checker.Fault> faults,
     List<String> examples) {
@@ -74,8 +80,8 @@ record Report(
   /** One row of the table in docs/reliability.md. */
   String tableRow(long seed, long durationSeconds) {
     return String.format(
-        "| %d | %d s | %d / %d | %d / %d / %d | %d / %d / %d | %d | %d | %d | %d (%s) | %d | %d |"
-            + " %.1f s (p%d; %s) | %s |",
+        "| %d | %d s | %d / %d | %d / %d / %d | %d / %d / %d | %d | %d / %d / %d | %d | %d | %d"
+            + " (%s) | %d | %d | %.1f s (p%d; %s) | %s | %s |",
         seed,
         durationSeconds,
         faultCount("BROKER_KILL"),
@@ -87,6 +93,9 @@ record Report(
         faultCount("THROW"),
         faultCount("HOLD"),
         faultCount("POISON"),
+        faultCount("NET_LATENCY"),
+        faultCount("NET_DROP"),
+        faultCount("NET_PARTITION"),
         produced,
         lost,
         duplicates,
@@ -96,9 +105,14 @@ record Report(
         longestStallMs / 1000.0,
         longestStallPartition,
         watchdog,
-        failoversMs.isEmpty()
-            ? "-"
-            : failoversMs.stream().mapToLong(Long::longValue).max().orElse(0) / 1000.0 + " s");
+        worst(failoversMs),
+        worst(partitionFailoversMs));
+  }
+
+  private static String worst(List<Long> ms) {
+    return ms.isEmpty()
+        ? "-"
+        : ms.stream().mapToLong(Long::longValue).max().orElse(0) / 1000.0 + " s";
   }
 
   @Override
@@ -122,6 +136,11 @@ record Report(
         .append(Instant.ofEpochMilli(longestStallStart));
     b.append("; watchdog: ").append(watchdog).append('\n');
     b.append("failover after kill ").append(failoversMs).append(" ms\n");
+    b.append("failover after cut  ").append(partitionFailoversMs).append(" ms\n");
+    if (rollingAssignments >= 0) {
+      b.append("rolling restart     ").append(rollingAssignments).append(" assignments, ");
+      b.append(rollingMoves).append(" moved to another node\n");
+    }
     b.append("nodes started       ").append(nodes).append('\n');
     Map<String, Long> kinds = new TreeMap<>();
     for (Checker.Fault f : faults) {
@@ -155,6 +174,9 @@ record Report(
     long longestStallStart;
     String watchdog = "";
     final List<Long> failoversMs = new ArrayList<>();
+    final List<Long> partitionFailoversMs = new ArrayList<>();
+    int rollingAssignments = -1;
+    int rollingMoves = -1;
     int nodes;
     List<Checker.Fault> faults = List.of();
     private final List<String> examples = new ArrayList<>();
@@ -200,6 +222,9 @@ record Report(
           longestStallStart,
           watchdog,
           List.copyOf(failoversMs),
+          List.copyOf(partitionFailoversMs),
+          rollingAssignments,
+          rollingMoves,
           nodes,
           faults,
           List.copyOf(examples));

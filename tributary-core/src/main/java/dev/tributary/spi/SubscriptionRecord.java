@@ -11,8 +11,8 @@ import java.util.UUID;
  * <p>A record without a subscriber belongs to an observer object of one JVM: only the node that
  * made it delivers to it. A record with a {@link SubscriberAddress} is cluster-wide: the node that
  * owns the stream's queue delivers to it, and confirms every new {@code revision} with {@link
- * PubSubStore#confirm} once its agent applied it (attached, re-pointed at a new subscriber, or, for
- * a {@code removed} record, detached and deleted).
+ * PubSubStore#confirm} once its agent applied it (attached, or re-pointed at a new subscriber); a
+ * {@code removed} record it detaches and then deletes, and the deletion is the confirmation.
  *
  * @param subscriptionId the subscription's id
  * @param providerName its provider

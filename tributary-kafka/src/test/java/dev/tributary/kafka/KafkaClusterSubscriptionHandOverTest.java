@@ -32,10 +32,17 @@ import org.junit.jupiter.api.Test;
  * and continues from the committed position. Every record is counted, duplicates included.
  */
 class KafkaClusterSubscriptionHandOverTest {
+
   static final KafkaBroker broker = KafkaBroker.shared();
   static final Duration WAIT = Duration.ofSeconds(60);
 
   final InMemoryPubSubStore store = new InMemoryPubSubStore();
+
+  /** The subscription store of one node: here the one store all nodes of this JVM share. */
+  dev.tributary.spi.PubSubStore storeOf(String node) {
+    return store;
+  }
+
   final DeliveryHarness rec = DeliveryHarness.create();
   final Map<String, Object> observers = new ConcurrentHashMap<>();
   final SubscriberResolver resolver =
@@ -60,7 +67,7 @@ class KafkaClusterSubscriptionHandOverTest {
             .build();
     return StreamRuntime.builder()
         .addProvider("kafka", f, o -> o.subscribeTimeout(Duration.ofSeconds(30)))
-        .pubSubStore(store)
+        .pubSubStore(storeOf(name))
         .subscriberResolver(resolver)
         .nodeName(name)
         .threads(2)
@@ -127,19 +134,35 @@ class KafkaClusterSubscriptionHandOverTest {
       StreamSubscriptionHandle<Object> leaving =
           rec.join(b.provider("kafka").stream(s).subscribe(subscriber("leaving", s)), "sub");
       rec.join(b.provider("kafka").stream(s).subscribe(subscriber("staying", s)), "sub 2");
+      // Produces until told to stop: the unsubscribe lands mid-stream however long it takes.
+      java.util.concurrent.atomic.AtomicInteger produced =
+          new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicBoolean stop =
+          new java.util.concurrent.atomic.AtomicBoolean();
       Thread producer =
-          new Thread(() -> produce(broker, topic, 1, 300, 0), "producer-while-unsubscribing");
+          new Thread(
+              () -> {
+                while (!stop.get()) {
+                  produce(broker, topic, 1, 10, produced.get());
+                  produced.addAndGet(10);
+                }
+              },
+              "producer-while-unsubscribing");
       producer.start();
       rec.awaitCount("leaving", s, 20);
       rec.join(leaving.unsubscribe(), "unsubscribe on b");
       int atUnsubscribe = rec.count("leaving", s);
+      int target = produced.get() + 50;
+      await().atMost(WAIT).until(() -> produced.get() >= target);
+      stop.set(true);
       await().atMost(WAIT).until(() -> !producer.isAlive());
-      rec.awaitCount("staying", s, 300);
+      int total = produced.get();
+      rec.awaitCount("staying", s, total);
       assertThat(rec.count("leaving", s))
           .as("events delivered after unsubscribe completed")
           .isEqualTo(atUnsubscribe);
-      assertThat(atUnsubscribe).as("unsubscribed mid-stream").isLessThan(300);
-      rec.assertExactly("staying", s, values("k0", 0, 300));
+      assertThat(atUnsubscribe).as("unsubscribed mid-stream").isLessThan(total);
+      rec.assertExactly("staying", s, values("k0", 0, total));
       rec.assertExactly("leaving", s, values("k0", 0, atUnsubscribe));
     }
   }

@@ -293,8 +293,9 @@ class KafkaReplayTest {
 
   /**
    * The partition moves to another node while its subscription replays it: the subscription is told
-   * at once, and when the partition comes back to its node the replay continues where it was.
-   * Subscriptions are local to their node until cluster-wide subscriptions exist.
+   * at once, and when the partition comes back to its node the replay continues where it was. An
+   * observer-object subscription lives on its node (a cluster-wide one would move with the
+   * partition).
    */
   @Test
   void partitionHandedOverMidReplay_subscriptionIsToldAndContinuesWhenItComesBack() {

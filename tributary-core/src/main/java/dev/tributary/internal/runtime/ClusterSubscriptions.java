@@ -47,6 +47,7 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
   private final ConcurrentHashMap<UUID, SubscriptionRecord> removed = new ConcurrentHashMap<>();
 
   private volatile AutoCloseable watch;
+  private volatile boolean closed;
 
   ClusterSubscriptions(
       PersistentStreamProvider provider, PubSubStore store, SubscriberResolver resolver) {
@@ -61,6 +62,7 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
   }
 
   void close() {
+    closed = true;
     AutoCloseable w = watch;
     watch = null;
     if (w != null) {
@@ -115,28 +117,21 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
   CompletionStage<Void> unsubscribe(LocalSubscription sub) {
     SubscriptionRecord record = sub.record(name).asRemoved();
     CompletableFuture<Void> done = await(record.subscriptionId(), null, "unsubscribe " + sub.id);
-    store
-        .put(record)
-        .whenComplete(
-            (v, e) -> {
-              if (e != null) {
-                done.completeExceptionally(e);
-              }
-            });
+    store.put(record).whenComplete((v, e) -> failOnWorker(done, e));
     return done;
   }
 
   private CompletionStage<Void> write(SubscriptionRecord record, String what) {
     CompletableFuture<Void> done = await(record.subscriptionId(), record.revision(), what);
-    store
-        .put(record)
-        .whenComplete(
-            (v, e) -> {
-              if (e != null) {
-                done.completeExceptionally(e);
-              }
-            });
+    store.put(record).whenComplete((v, e) -> failOnWorker(done, e));
     return done;
+  }
+
+  /** A failed write fails the caller's stage on a worker, never on the store's own thread. */
+  private void failOnWorker(CompletableFuture<Void> done, Throwable error) {
+    if (error != null) {
+      provider.pool().execute(() -> done.completeExceptionally(error));
+    }
   }
 
   /** Waits, up to {@code subscribeTimeout}, for the owner to apply a write of this node. */
@@ -180,6 +175,11 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
           timer.cancel();
           pending.remove(id, p);
         });
+    if (closed) {
+      // Closed meanwhile: close() may have swept the pending writes already.
+      done.completeExceptionally(
+          new StreamingException("provider '" + name + "' was closed before the store confirmed"));
+    }
     return done;
   }
 
@@ -205,8 +205,13 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
 
   /** The home agent holds a cursor for {@code sub} at its current revision: confirm it. */
   void attached(LocalSubscription sub) {
-    UUID revision = sub.revision;
-    if (revision == null || revision.equals(confirmed.get(sub.id))) {
+    LocalSubscription.Target installed = sub.installed;
+    UUID revision = installed == null ? null : installed.revision();
+    // Only the revision the agent installed, and only for a subscription still registered (one
+    // removed meanwhile would leave an orphan confirmation in the store).
+    if (revision == null
+        || revision.equals(confirmed.get(sub.id))
+        || provider.registered(sub.id) != sub) {
       return;
     }
     store
@@ -239,6 +244,12 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
     }
   }
 
+  private void deleteIfOwner(SubscriptionRecord r) {
+    if (provider.ownsActively(r.streamId())) {
+      delete(r);
+    }
+  }
+
   private void delete(SubscriptionRecord r) {
     store
         .remove(name, r.streamId(), r.subscriptionId())
@@ -261,8 +272,8 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
    * observer: the agent does, on its thread, so no delivery switches halfway. Only the node that
    * delivers resolves. Any thread.
    */
-  ObserverRef observerFor(LocalSubscription sub) {
-    SubscriberAddress address = sub.subscriber;
+  ObserverRef observerFor(LocalSubscription sub, LocalSubscription.Target target) {
+    SubscriberAddress address = target.address();
     if (resolver == null) {
       sub.unresolvable =
           new SubscriberGoneException(
@@ -299,38 +310,44 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
       removed.put(id, record);
       // Detached from every agent of this node, registered or not: an agent may hold a cursor for
       // it although the registry no longer does.
-      provider
-          .drop(id)
-          .thenRun(
-              () -> {
-                if (provider.ownsActively(record.streamId())) {
-                  delete(record);
-                }
-              });
+      provider.drop(id).thenRun(() -> deleteIfOwner(record));
+      return;
+    }
+    SubscriptionRecord removal = removed.get(id);
+    if (removal != null && record.faulted()) {
+      // A fault written over a removal (they crossed): the removal stands; the owner deletes.
+      provider.drop(id).thenRun(() -> deleteIfOwner(removal));
       return;
     }
     removed.remove(id);
     if (record.faulted()) {
       if (sub != null) {
         provider.dropFaulted(sub);
+      } else {
+        provider.drop(id);
       }
       fail(id, new FaultedSubscriptionException(id, record.streamId(), null));
       return;
     }
     if (provider.isFaulted(id)) {
-      // Faulted here already; a write that crossed the fault does not bring it back.
+      // Faulted here already; a write that crossed the fault (a resume) does not bring it back:
+      // the owner writes the fault again, over it.
       fail(id, new FaultedSubscriptionException(id, record.streamId(), null));
+      if (provider.ownsActively(record.streamId())) {
+        store.put(record.asFaulted());
+      }
       return;
     }
     if (sub == null) {
       provider.registerAndAttach(new LocalSubscription(record));
       return;
     }
-    if (record.revision().equals(sub.revision)) {
+    LocalSubscription.Target next =
+        new LocalSubscription.Target(record.subscriber(), record.revision());
+    if (next.equals(sub.target)) {
       return;
     }
-    sub.subscriber = record.subscriber();
-    sub.revision = record.revision();
+    sub.target = next;
     provider.repoint(sub);
   }
 

@@ -35,17 +35,23 @@ final class LocalSubscription {
   /** True for a cluster-wide subscription. */
   final boolean addressed;
 
-  /** Where a cluster-wide subscription delivers; swapped by a resume; null for a local one. */
-  volatile SubscriberAddress subscriber;
+  /** Where a cluster-wide subscription delivers, and under which revision of its record. */
+  record Target(SubscriberAddress address, UUID revision) {}
 
-  /** The revision of the stored record this node knows; null for a local one. */
-  volatile UUID revision;
+  /**
+   * The latest target the store told of (a resume swaps it); null for a local subscription. Written
+   * by the store's listener.
+   */
+  volatile Target target;
 
-  /** Why the resolver could not make an observer of {@link #subscriber}; null when it could. */
+  /**
+   * The target {@link #observer} (or {@link #unresolvable}) was made of; null before. Written by
+   * the agent that delivers, together with the observer: the revision it confirms is this one's.
+   */
+  volatile Target installed;
+
+  /** Why the resolver could not make an observer of {@link #installed}; null when it could. */
   volatile RuntimeException unresolvable;
-
-  /** The address {@link #observer} (or {@link #unresolvable}) was made of; null before. */
-  volatile SubscriberAddress resolvedFor;
 
   LocalSubscription(
       UUID id,
@@ -67,14 +73,33 @@ final class LocalSubscription {
     this.streamId = record.streamId();
     this.filterData = record.filterData();
     this.addressed = true;
-    this.subscriber = record.subscriber();
-    this.revision = record.revision();
+    this.target = new Target(record.subscriber(), record.revision());
     this.faulted = record.faulted();
+  }
+
+  /** Where a cluster-wide subscription delivers now, as far as this node knows; null if local. */
+  SubscriberAddress subscriber() {
+    Target t = target;
+    return t == null ? null : t.address();
+  }
+
+  /** True while the store told of a target the delivering agent has not switched to yet. */
+  boolean switchPending() {
+    Target t = target;
+    return t != null && installed != null && !t.equals(installed);
   }
 
   /** The record the store keeps of this subscription. */
   SubscriptionRecord record(String providerName) {
+    Target t = target;
     return new SubscriptionRecord(
-        id, providerName, streamId, filterData, faulted, subscriber, revision, false);
+        id,
+        providerName,
+        streamId,
+        filterData,
+        faulted,
+        t == null ? null : t.address(),
+        t == null ? null : t.revision(),
+        false);
   }
 }

@@ -500,8 +500,8 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
             + timeout
             + ": no agent on this node owns queue "
             + (qm == null ? "(runtime not started)" : qm.queueForStream(sub.streamId))
-            + ". Start the runtime, or subscribe on the node that owns the queue,"
-            + " or raise subscribeTimeout",
+            + ". Start the runtime, or subscribe on the node that owns the queue, or subscribe"
+            + " with a SubscriberAddress (cluster-wide), or raise subscribeTimeout",
         new TimeoutException());
   }
 
@@ -564,7 +564,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
               + " to "
               + sub.streamId
               + " is cluster-wide (it delivers to "
-              + sub.subscriber
+              + sub.subscriber()
               + "); resume it with a SubscriberAddress");
     }
     if (sub.faulted || faultedIds.contains(sub.id)) {
@@ -678,13 +678,11 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     if (m == null || qm == null) {
       return;
     }
-    QueueId home = qm.queueForStream(sub.streamId);
-    for (PullingAgent agent : m.agents()) {
-      if (agent.queueId().equals(home)) {
-        agent.attach(sub);
-      } else {
-        agent.attachIfTracking(sub);
-      }
+    // Only the agent of the stream's home queue delivers a cluster-wide subscription: another
+    // queue's agent (perhaps on another node) would deliver beside it, with no handshake.
+    PullingAgent home = m.agent(qm.queueForStream(sub.streamId));
+    if (home != null) {
+      home.attach(sub);
     }
   }
 
@@ -694,19 +692,8 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
    */
   void repoint(LocalSubscription sub) {
     PullingAgent agent = ownerOf(sub.streamId);
-    if (agent == null) {
-      return;
-    }
-    ClusterSubscriptions c = cluster;
-    dev.tributary.SubscriberAddress address = sub.subscriber;
-    ObserverRef observer = c == null ? null : c.observerFor(sub);
-    if (observer == null) {
-      // Unresolvable: attaching again (resolving again, on the agent) faults it.
-      agent.detach(sub.id).thenRun(() -> agent.attach(sub));
-    } else {
-      // The agent installs the observer, in one step with the switch.
-      sub.resolvedFor = address;
-      agent.resume(sub, observer, null);
+    if (agent != null) {
+      agent.switchTarget(sub);
     }
   }
 
@@ -717,13 +704,22 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
 
   @Override
   public void resolveIfNeeded(LocalSubscription sub) {
-    ClusterSubscriptions c = cluster;
-    dev.tributary.SubscriberAddress address = sub.subscriber;
-    if (c == null || !sub.addressed || address == null || address.equals(sub.resolvedFor)) {
+    LocalSubscription.Target t = sub.target;
+    if (!sub.addressed || t == null || t.equals(sub.installed)) {
       return;
     }
-    sub.observer = c.observerFor(sub);
-    sub.resolvedFor = address;
+    sub.observer = observerFor(sub, t);
+    sub.installed = t;
+  }
+
+  @Override
+  public ObserverRef observerFor(LocalSubscription sub, LocalSubscription.Target target) {
+    ClusterSubscriptions c = cluster;
+    if (c == null) {
+      sub.unresolvable = new IllegalStateException("provider '" + name + "' has no shared store");
+      return null;
+    }
+    return c.observerFor(sub, target);
   }
 
   /** True when an agent of this node holds the home queue of {@code id}. */

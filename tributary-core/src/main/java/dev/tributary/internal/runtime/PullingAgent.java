@@ -95,6 +95,10 @@ final class PullingAgent {
   private final Map<UUID, StreamConsumer> consumers = new HashMap<>();
 
   private int implicitConsumers;
+
+  /** The store sync an initializing agent waits for; null once it ran. Agent-confined. */
+  private CompletionStage<Void> syncing;
+
   // Volatile for holdsQueue(); written only on the agent.
   private volatile State state = State.NEW;
   private RuntimeTime.Cancellable timer;
@@ -202,11 +206,15 @@ final class PullingAgent {
     if (state != State.INITIALIZING) {
       return;
     }
-    CompletionStage<Void> synced;
-    try {
-      synced = provider.subscriptionsSynced();
-    } catch (Throwable t) {
-      synced = CompletableFuture.failedFuture(t);
+    CompletionStage<Void> synced = syncing;
+    if (synced == null || synced.toCompletableFuture().isDone()) {
+      // One sync at a time: a retry waits for the same one rather than starting another.
+      try {
+        synced = provider.subscriptionsSynced();
+      } catch (Throwable t) {
+        synced = CompletableFuture.failedFuture(t);
+      }
+      syncing = synced;
     }
     if (synced instanceof CompletableFuture<Void> f
         && f.isDone()
@@ -241,6 +249,7 @@ final class PullingAgent {
     if (state != State.INITIALIZING) {
       return;
     }
+    syncing = null;
     setState(holdRequested ? State.SUSPENDED : State.RUNNING);
     lastCleanupMillis = timers.millis();
     view.lastAckMillis = lastCleanupMillis;
@@ -819,12 +828,19 @@ final class PullingAgent {
     // another queue that carries events of the stream too delivers them from its first batch.
     boolean home = !subs.isEmpty() && provider.isHomeQueue(id, queueId);
     for (LocalSubscription sub : subs) {
+      if (sub.addressed && !provider.isHomeQueue(id, queueId)) {
+        // Delivered by its home queue's agent only (one delivery at a time, one handshake).
+        continue;
+      }
+      if (consumers.containsKey(sub.id)) {
+        continue;
+      }
       provider.resolveIfNeeded(sub);
       if (home && !sub.faulted && sub.observer == null && sub.unresolvable != null) {
         faultUnresolvable(sub);
         continue;
       }
-      if (sub.faulted || sub.observer == null || consumers.containsKey(sub.id)) {
+      if (sub.faulted || sub.observer == null) {
         continue;
       }
       StreamSequenceToken start = firstToken;
@@ -890,11 +906,9 @@ final class PullingAgent {
     exec.execute(
         () -> {
           StreamState stream = streams.get(sub.streamId);
-          if (stream != null && isActive()) {
-            provider.resolveIfNeeded(sub);
-          }
           if (isActive()
               && stream != null
+              && !sub.addressed
               && !sub.faulted
               && sub.observer != null
               && !consumers.containsKey(sub.id)) {
@@ -908,18 +922,19 @@ final class PullingAgent {
   }
 
   private void attachNow(LocalSubscription sub) {
-    if (isActive()) {
-      provider.resolveIfNeeded(sub);
-    }
-    if (isActive() && !sub.faulted && sub.observer == null && sub.unresolvable != null) {
-      faultUnresolvable(sub);
-      return;
-    }
-    if (!isActive() || sub.faulted || sub.observer == null) {
+    if (!isActive() || sub.faulted) {
       return;
     }
     if (consumers.containsKey(sub.id)) {
       completeAttach(sub);
+      return;
+    }
+    provider.resolveIfNeeded(sub);
+    if (sub.observer == null && sub.unresolvable != null) {
+      faultUnresolvable(sub);
+      return;
+    }
+    if (sub.observer == null) {
       return;
     }
     StreamSequenceToken token = sub.startToken;
@@ -1144,7 +1159,7 @@ final class PullingAgent {
             + " the subscription is faulted",
         queueId,
         provider.name(),
-        sub.subscriber,
+        sub.subscriber(),
         sub.id,
         sub.streamId,
         why);
@@ -1171,33 +1186,70 @@ final class PullingAgent {
     CompletableFuture<Void> done = new CompletableFuture<>();
     exec.execute(
         () -> {
-          sub.observer = observer;
-          StreamConsumer c = consumers.get(sub.id);
-          if (c == null) {
-            if (token != null) {
-              sub.startToken = token;
-            }
-            attachNow(sub);
-          } else {
-            // The switch is made: confirmed before the new observer's first call, which may fault
-            // the subscription.
-            if (token != null) {
-              // An open stage stays open (it is ignored): its observer is not called again before
-              // it completes.
-              c.close();
-              c.reopen(openCursor(sub, token), token);
-              completeAttach(sub);
-              deliver(c);
-            } else {
-              completeAttach(sub);
-              if (c.waiting) {
-                deliver(c);
-              }
-            }
-          }
+          resumeNow(sub, observer, token);
           provider.pool().execute(() -> done.complete(null));
         });
     return done;
+  }
+
+  private void resumeNow(LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
+    sub.observer = observer;
+    StreamConsumer c = consumers.get(sub.id);
+    {
+      if (c == null) {
+        if (token != null) {
+          sub.startToken = token;
+        }
+        attachNow(sub);
+      } else if (isActive()) {
+        // A new observer starts with a fresh delivery policy.
+        c.attempts = 0;
+        c.firstFailureMillis = -1;
+        // The switch is made: confirmed before the new observer's first call, which may fault
+        // the subscription.
+        if (token != null) {
+          // An open stage stays open (it is ignored): its observer is not called again before
+          // it completes.
+          c.close();
+          c.reopen(openCursor(sub, token), token);
+          completeAttach(sub);
+          deliver(c);
+        } else {
+          completeAttach(sub);
+          if (c.waiting) {
+            deliver(c);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Switches a cluster-wide subscription to the target the store told of last (a resume at a new
+   * address): resolves it here, on the agent, and installs the observer in one step with the
+   * switch; an address that does not resolve faults the subscription. Any thread.
+   */
+  void switchTarget(LocalSubscription sub) {
+    exec.execute(
+        () -> {
+          LocalSubscription.Target t = sub.target;
+          if (!isActive() || sub.faulted || t == null || t.equals(sub.installed)) {
+            return;
+          }
+          ObserverRef observer = provider.observerFor(sub, t);
+          if (observer == null) {
+            StreamConsumer c = consumers.get(sub.id);
+            if (c != null) {
+              dropConsumer(c);
+            }
+            sub.observer = null;
+            sub.installed = t;
+            faultUnresolvable(sub);
+            return;
+          }
+          sub.installed = t;
+          resumeNow(sub, observer, null);
+        });
   }
 
   /** Removes a subscription; the stage completes once nothing more will be delivered to it. */
@@ -1205,24 +1257,30 @@ final class PullingAgent {
     CompletableFuture<Void> done = new CompletableFuture<>();
     exec.execute(
         () -> {
-          StreamConsumer c = consumers.remove(subscriptionId);
+          StreamConsumer c = consumers.get(subscriptionId);
           if (c != null) {
-            c.close();
-            StreamState s = streams.get(c.streamId);
-            if (s != null) {
-              s.remove(c);
-              if (s.consumers.length == 0) {
-                streams.remove(c.streamId);
-                leaveStream(s);
-              } else if (leases.anyContended()) {
-                handOverIfIdle(s);
-              }
-            }
-            publishGauges();
+            dropConsumer(c);
           }
           provider.pool().execute(() -> done.complete(null));
         });
     return done;
+  }
+
+  /** Ends an explicit subscription's delivery here: nothing more reaches its observer. */
+  private void dropConsumer(StreamConsumer c) {
+    consumers.remove(c.id());
+    c.close();
+    StreamState s = streams.get(c.streamId);
+    if (s != null) {
+      s.remove(c);
+      if (s.consumers.length == 0) {
+        streams.remove(c.streamId);
+        leaveStream(s);
+      } else if (leases.anyContended()) {
+        handOverIfIdle(s);
+      }
+    }
+    publishGauges();
   }
 
   // ---------------------------------------------------------------- delivery
@@ -1431,7 +1489,10 @@ final class PullingAgent {
     }
     Duration delay = options.deliveryBackoff().delay(c.attempts);
     long deadline = c.firstFailureMillis + options.maxEventDeliveryTime().toMillis();
-    if (now + delay.toMillis() <= deadline) {
+    // While the subscriber is being switched to a new address, the old one's failures are not the
+    // new one's to pay: retry until the switch, which starts a fresh policy.
+    boolean switching = c.subscription != null && c.subscription.switchPending();
+    if (now + delay.toMillis() <= deadline || switching) {
       metrics.deliveryRetries.increment();
       log.debug(
           "Queue {}: delivery of {} to subscription {} failed (attempt {}); retry in {} ms",

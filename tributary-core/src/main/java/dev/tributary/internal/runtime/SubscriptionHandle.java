@@ -81,7 +81,7 @@ final class SubscriptionHandle<T> implements StreamSubscriptionHandle<T> {
 
   @Override
   public java.util.Optional<dev.tributary.SubscriberAddress> subscriber() {
-    return java.util.Optional.ofNullable(subscription.subscriber);
+    return java.util.Optional.ofNullable(subscription.subscriber());
   }
 
   private void use(String call) {
