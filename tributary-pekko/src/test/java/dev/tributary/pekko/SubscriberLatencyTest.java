@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * mvn -B -o -pl tributary-pekko -am verify -Dtest=SubscriberLatencyTest \
  *     -Dsurefire.failIfNoSpecifiedTests=false -Dtributary.latency=true \
- *     [-Dtributary.latency.rate=1000] [-Dtributary.latency.seconds=20]
+ *     [-Dtributary.latency.rate=1000] [-Dtributary.latency.seconds=20] [-Dtributary.latency.warmup=5]
  * </pre>
  */
 @EnabledIfSystemProperty(named = "tributary.latency", matches = "true")
@@ -51,7 +51,7 @@ class SubscriberLatencyTest {
   static final KafkaBroker broker = KafkaBroker.shared();
   static final int RATE = Integer.getInteger("tributary.latency.rate", 1000);
   static final int SECONDS = Integer.getInteger("tributary.latency.seconds", 20);
-  static final int WARM_UP_SECONDS = 5;
+  static final int WARM_UP_SECONDS = Integer.getInteger("tributary.latency.warmup", 5);
 
   @Test
   void sameNode_beside_crossNode() throws Exception {
