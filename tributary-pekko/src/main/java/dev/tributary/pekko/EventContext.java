@@ -43,6 +43,15 @@ public final class EventContext {
         streamId, metadata.token(), metadata.timestampMillis(), metadata.headers());
   }
 
+  /** The context as read back from the network ({@link StreamDeliverySerializer}). */
+  static EventContext of(
+      StreamId streamId,
+      StreamSequenceToken token,
+      long timestampMillis,
+      Map<String, byte[]> headers) {
+    return new EventContext(streamId, token, timestampMillis, headers);
+  }
+
   /** When the event was written to its queue, in epoch millis, or -1 when unknown. */
   public long timestampMillis() {
     return timestampMillis;
