@@ -526,17 +526,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
       return requireCluster("unsubscribe " + sub.id).unsubscribe(sub);
     }
     forget(sub);
-    PullingManager m = manager;
-    if (m == null) {
-      return ObserverRef.DONE;
-    }
-    // Every agent: a stream reachable from several queues has the subscription in each of them.
-    List<PullingAgent> agents = m.agents();
-    CompletableFuture<?>[] detached = new CompletableFuture<?>[agents.size()];
-    for (int i = 0; i < detached.length; i++) {
-      detached[i] = agents.get(i).detach(sub.id);
-    }
-    return CompletableFuture.allOf(detached);
+    return detachEverywhere(sub.id);
   }
 
   /** Points a cluster-wide subscription at a new address. */

@@ -1263,31 +1263,32 @@ final class PullingAgent {
   private void resumeNow(LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
     sub.observer = observer;
     StreamConsumer c = consumers.get(sub.id);
-    {
-      if (c == null) {
-        if (token != null) {
-          sub.startToken = token;
-        }
-        attachNow(sub);
-      } else if (isActive()) {
-        // A new observer starts with a fresh delivery policy.
-        c.attempts = 0;
-        c.firstFailureMillis = -1;
-        // The switch is made: confirmed before the new observer's first call, which may fault
-        // the subscription.
-        if (token != null) {
-          // An open stage stays open (it is ignored): its observer is not called again before
-          // it completes.
-          c.close();
-          c.reopen(openCursor(sub, token), token);
-          completeAttach(sub);
-          deliver(c);
-        } else {
-          completeAttach(sub);
-          if (c.waiting) {
-            deliver(c);
-          }
-        }
+    if (c == null) {
+      if (token != null) {
+        sub.startToken = token;
+      }
+      attachNow(sub);
+      return;
+    }
+    if (!isActive()) {
+      return;
+    }
+    // A new observer starts with a fresh delivery policy.
+    c.attempts = 0;
+    c.firstFailureMillis = -1;
+    // The switch is made: confirmed before the new observer's first call, which may fault the
+    // subscription.
+    if (token != null) {
+      // An open stage stays open (it is ignored): its observer is not called again before it
+      // completes.
+      c.close();
+      c.reopen(openCursor(sub, token), token);
+      completeAttach(sub);
+      deliver(c);
+    } else {
+      completeAttach(sub);
+      if (c.waiting) {
+        deliver(c);
       }
     }
   }
