@@ -111,6 +111,8 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   private KafkaQueueAdapter(
       KafkaSettings settings,
       ProviderContext context,
+      String clientPrefix,
+      KafkaClientProperties clientProperties,
       Admin admin,
       Map<String, Integer> partitionCounts,
       IntFunction<Consumer<byte[], byte[]>> consumerFactory,
@@ -132,12 +134,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     this.ownership =
         new OwnershipNotifier(
             name, settings.ownershipListener(), settings.ownershipTimeout(), context.time());
-    this.clientPrefix = "tributary-" + name + "-" + CLIENT_SEQUENCE.incrementAndGet();
-    this.clientProperties = new KafkaClientProperties(settings, clientPrefix);
-    this.consumerFactory =
-        consumerFactory != null
-            ? consumerFactory
-            : i -> new KafkaConsumer<>(clientProperties.consumer(i));
+    this.clientPrefix = clientPrefix;
+    this.clientProperties = clientProperties;
+    this.consumerFactory = consumerFactory;
     this.housekeeping =
         new PartitionHousekeeping(
             name,
@@ -193,10 +192,21 @@ public final class KafkaQueueAdapter implements QueueAdapter {
   /** Connects, checks the topics and, for static assignment, starts the consumers. */
   static KafkaQueueAdapter start(KafkaSettings settings, ProviderContext context) {
     String provider = context.providerName();
+    String clientPrefix = nextClientPrefix(provider);
+    KafkaClientProperties clientProperties = new KafkaClientProperties(settings, clientPrefix);
+    // Built while the topics are checked below; see EarlyConsumers.
+    EarlyConsumers early =
+        settings.direction().reads()
+            ? new EarlyConsumers(
+                settings.consumerThreads(),
+                i -> new KafkaConsumer<>(clientProperties.consumer(i)),
+                clientPrefix + "-kafka-consumer-setup")
+            : null;
     Admin admin;
     try {
       admin = Admin.create(KafkaClientProperties.admin(settings, provider));
     } catch (KafkaException e) {
+      closeUnused(early);
       throw new StreamingException(
           "Kafka provider '"
               + provider
@@ -211,8 +221,11 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     KafkaQueueAdapter adapter;
     try {
       Map<String, Integer> counts = TopicSetup.run(admin, settings, provider);
-      adapter = new KafkaQueueAdapter(settings, context, admin, counts, null, null);
+      adapter =
+          new KafkaQueueAdapter(
+              settings, context, clientPrefix, clientProperties, admin, counts, early, null);
     } catch (RuntimeException e) {
+      closeUnused(early);
       admin.close(Duration.ZERO);
       throw e;
     }
@@ -249,7 +262,7 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       ProviderContext context,
       Map<String, Integer> partitionCounts,
       IntFunction<Consumer<byte[], byte[]>> consumers) {
-    return new KafkaQueueAdapter(settings, context, null, partitionCounts, consumers, null);
+    return forTest(settings, context, partitionCounts, consumers, null);
   }
 
   /**
@@ -261,8 +274,27 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       Map<String, Integer> partitionCounts,
       IntFunction<Consumer<byte[], byte[]>> consumers,
       IntFunction<Consumer<byte[], byte[]>> replayConsumers) {
+    String prefix = nextClientPrefix(context.providerName());
     return new KafkaQueueAdapter(
-        settings, context, null, partitionCounts, consumers, replayConsumers);
+        settings,
+        context,
+        prefix,
+        new KafkaClientProperties(settings, prefix),
+        null,
+        partitionCounts,
+        consumers,
+        replayConsumers);
+  }
+
+  /** The prefix of every client of a new adapter: {@code tributary-<provider>-<n>}. */
+  private static String nextClientPrefix(String provider) {
+    return "tributary-" + provider + "-" + CLIENT_SEQUENCE.incrementAndGet();
+  }
+
+  private static void closeUnused(EarlyConsumers early) {
+    if (early != null) {
+      early.closeUnused();
+    }
   }
 
   // ---------------------------------------------------------------- QueueAdapter
@@ -425,6 +457,9 @@ public final class KafkaQueueAdapter implements QueueAdapter {
       }
       closing = true;
       toStop = List.copyOf(loops);
+    }
+    if (consumerFactory instanceof EarlyConsumers early) {
+      early.closeUnused(); // built, but the balancer never started them
     }
     if (deadLetters != null) {
       // Dead letters still in flight hold their partition's commit back; give them a moment.

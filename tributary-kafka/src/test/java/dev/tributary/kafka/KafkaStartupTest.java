@@ -4,13 +4,17 @@ import static dev.tributary.kafka.KafkaTestSupport.factory;
 import static dev.tributary.kafka.KafkaTestSupport.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamRuntime;
 import dev.tributary.StreamingException;
 import dev.tributary.spi.StaticQueueBalancer;
 import dev.tributary.testkit.kafka.KafkaBroker;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.List;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -59,15 +63,16 @@ class KafkaStartupTest {
             .topic(a, TopicConfig.existing())
             .topic(b, TopicConfig.existing())
             .build();
-    StreamRuntime rt = StreamRuntime.builder().addProvider("kafka", f).threads(1).build();
+    StreamRuntime rt = StreamRuntime.builder().addProvider("missing", f).threads(1).build();
     assertThatThrownBy(rt::start)
         .isInstanceOf(StreamingException.class)
-        .hasMessageContaining("Kafka provider 'kafka' cannot start (2 problems)")
+        .hasMessageContaining("Kafka provider 'missing' cannot start (2 problems)")
         .hasMessageContaining("topic '" + a + "' does not exist and is configured with")
         .hasMessageContaining("topic '" + b + "' does not exist")
         .hasMessageContaining("kafka-topics.sh --bootstrap-server " + broker.bootstrapServers())
         .hasMessageContaining("TopicConfig.autoCreate(partitions, replicationFactor)");
     rt.close();
+    assertNoClientsLeft("missing"); // the consumer built while the topics were checked is closed
   }
 
   @Test
@@ -99,7 +104,7 @@ class KafkaStartupTest {
             .build();
     StreamRuntime rt =
         StreamRuntime.builder()
-            .addProvider("kafka", f, o -> o.balancer(StaticQueueBalancer::allQueues))
+            .addProvider("refused", f, o -> o.balancer(StaticQueueBalancer::allQueues))
             .threads(1)
             .build();
     assertThatThrownBy(rt::start)
@@ -107,5 +112,27 @@ class KafkaStartupTest {
         .hasMessageContaining("uses consumer-group membership")
         .hasMessageContaining("staticAssignment()");
     rt.close();
+    assertNoClientsLeft("refused"); // the adapter started, its consumer was built, never used
+  }
+
+  /** No Kafka client of provider {@code provider} is still registered, and none of its threads. */
+  private static void assertNoClientsLeft(String provider) {
+    String prefix = "tributary-" + provider + "-";
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> {
+              assertThat(server.queryNames(new ObjectName("kafka.*:type=app-info,*"), null))
+                  .extracting(n -> n.getKeyProperty("id"))
+                  .filteredOn(id -> id != null && id.startsWith(prefix))
+                  .as("Kafka clients of provider %s still registered", provider)
+                  .isEmpty();
+              assertThat(Thread.getAllStackTraces().keySet())
+                  .extracting(Thread::getName)
+                  .filteredOn(n -> n.startsWith(prefix))
+                  .as("threads of provider %s still alive", provider)
+                  .isEmpty();
+            });
   }
 }
