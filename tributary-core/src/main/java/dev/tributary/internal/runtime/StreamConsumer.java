@@ -39,7 +39,13 @@ final class StreamConsumer {
   final boolean implicit;
   final LocalSubscription subscription;
   final PersistentStreamProvider.Implicit implicitFactory;
-  private ObserverRef implicitObserver;
+
+  /**
+   * An implicit subscription's observer, the factory's object itself (no wrapper: see {@link
+   * Observers}); null until activated.
+   */
+  private Object implicitObserver;
+
   private QueueCacheCursor cursor;
   private StreamSequenceToken startToken;
 
@@ -127,14 +133,17 @@ final class StreamConsumer {
     return id;
   }
 
-  /** The observer to call now; null for an implicit subscription not activated yet. */
-  ObserverRef observer() {
+  /**
+   * The observer to call now, through {@link Observers}; null for an implicit subscription not
+   * activated yet.
+   */
+  Object observer() {
     return subscription != null ? subscription.observer : implicitObserver;
   }
 
   /** Creates an implicit subscription's observer through its factory. */
-  ObserverRef activate() {
-    implicitObserver = ObserverRef.of(implicitFactory.create(streamId));
+  Object activate() {
+    implicitObserver = Observers.checked(implicitFactory.create(streamId));
     return implicitObserver;
   }
 
