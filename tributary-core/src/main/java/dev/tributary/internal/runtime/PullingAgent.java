@@ -354,7 +354,9 @@ final class PullingAgent {
                       }
                       boolean handOver = !provider.isClosing();
                       for (StreamState st : streams.values()) {
-                        for (StreamConsumer c : st.consumers) {
+                        StreamState.Consumers cs = st.consumers();
+                        for (int k = 0, n = cs.size(); k < n; k++) {
+                          StreamConsumer c = cs.get(k);
                           if (handOver && c.replaying()) {
                             interruptReplay(c);
                           }
@@ -582,7 +584,9 @@ final class PullingAgent {
       if (!st.leased) {
         st.leased = leases.claim(st.id, this);
       }
-      for (StreamConsumer c : st.consumers) {
+      StreamState.Consumers cs = st.consumers();
+      for (int k = 0, n = cs.size(); k < n; k++) {
+        StreamConsumer c = cs.get(k);
         all.add(c);
       }
     }
@@ -765,9 +769,10 @@ final class PullingAgent {
       if (!stream.leased && !(stream.leased = leases.claim(stream.id, this))) {
         continue;
       }
-      StreamConsumer[] list = stream.consumers;
-      for (int j = 0; j < list.length; j++) {
-        StreamConsumer c = list[j];
+      // A snapshot: a delivery may fault (remove) a consumer, and every one of them is woken.
+      StreamState.Consumers list = stream.consumers();
+      for (int j = 0, m = list.size(); j < m; j++) {
+        StreamConsumer c = list.get(j);
         if (c.waiting) {
           deliver(c);
         }
@@ -826,7 +831,9 @@ final class PullingAgent {
         park(s);
         continue;
       }
-      for (StreamConsumer c : s.consumers) {
+      StreamState.Consumers cs = s.consumers();
+      for (int k = 0, n = cs.size(); k < n; k++) {
+        StreamConsumer c = cs.get(k);
         c.close();
         forget(c);
       }
@@ -843,16 +850,18 @@ final class PullingAgent {
    * #unpark}) before anything of it can be purged.
    */
   private void park(StreamState s) {
-    if (s.handle == null || s.consumers.length == 0) {
+    if (s.handle == null || s.isEmpty()) {
       return;
     }
-    for (StreamConsumer c : s.consumers) {
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      StreamConsumer c = cs.get(k);
       if (!c.implicit || !c.waiting || c.parked()) {
         return;
       }
     }
-    for (StreamConsumer c : s.consumers) {
-      c.park();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      cs.get(k).park();
     }
     cache.release(s.handle);
     s.handle = null;
@@ -861,7 +870,9 @@ final class PullingAgent {
   /** A parked stream has a batch again: its cursors open at {@code token}, which is cached. */
   private void unpark(StreamState s, StreamSequenceToken token) {
     s.handle = cache.stream(s.id);
-    for (StreamConsumer c : s.consumers) {
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      StreamConsumer c = cs.get(k);
       if (c.parked()) {
         c.unpark(cache.cursor(s.id, token));
       }
@@ -1342,7 +1353,7 @@ final class PullingAgent {
     StreamState s = streams.get(c.streamId);
     if (s != null) {
       s.remove(c);
-      if (s.consumers.length == 0) {
+      if (s.isEmpty()) {
         streams.remove(c.streamId);
         leaveStream(s);
       } else if (leases.anyContended()) {
@@ -1512,7 +1523,9 @@ final class PullingAgent {
           }
           s.leased = leases.claim(id, this);
           if (s.leased) {
-            for (StreamConsumer c : s.consumers) {
+            StreamState.Consumers cs = s.consumers();
+            for (int k = 0, n = cs.size(); k < n; k++) {
+              StreamConsumer c = cs.get(k);
               if (c.waiting) {
                 deliver(c);
               }

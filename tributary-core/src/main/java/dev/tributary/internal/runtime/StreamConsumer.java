@@ -10,6 +10,7 @@ import dev.tributary.spi.RuntimeTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 
 /**
@@ -25,7 +26,7 @@ import java.util.UUID;
  *
  * <p>Confined to the owning agent's thread, like the cursor.
  */
-final class StreamConsumer {
+final class StreamConsumer implements StreamState.Consumers {
 
   /** What decides whether an event reaches a subscription with filter data. */
   interface Filter {
@@ -139,6 +140,18 @@ final class StreamConsumer {
    */
   Object observer() {
     return subscription != null ? subscription.observer : implicitObserver;
+  }
+
+  /** As the consumers of its stream: the list of this one consumer. */
+  @Override
+  public int size() {
+    return 1;
+  }
+
+  @Override
+  public StreamConsumer get(int i) {
+    Objects.checkIndex(i, 1);
+    return this;
   }
 
   /** Creates an implicit subscription's observer through its factory. */
