@@ -73,10 +73,11 @@ interface AgentContext {
   void resolveIfNeeded(LocalSubscription sub);
 
   /**
-   * Makes an observer of {@code target} for a cluster-wide subscription without installing it, or
-   * returns null and sets {@code sub.unresolvable}. Must not block.
+   * Makes an observer of {@code target} for a cluster-wide subscription without installing it
+   * (checked by {@link Observers#checked}), or returns null and sets {@code sub.unresolvable}. Must
+   * not block.
    */
-  ObserverRef observerFor(LocalSubscription sub, LocalSubscription.Target target);
+  Object observerFor(LocalSubscription sub, LocalSubscription.Target target);
 
   /** The agent of {@code queueId} attached its queue's subscriptions and starts reading. */
   void queueStarted(QueueId queueId);

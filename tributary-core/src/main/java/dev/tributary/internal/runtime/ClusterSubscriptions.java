@@ -272,7 +272,7 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
    * observer: the agent does, on its thread, so no delivery switches halfway. Only the node that
    * delivers resolves. Any thread.
    */
-  ObserverRef observerFor(LocalSubscription sub, LocalSubscription.Target target) {
+  Object observerFor(LocalSubscription sub, LocalSubscription.Target target) {
     SubscriberAddress address = target.address();
     if (resolver == null) {
       sub.unresolvable =
@@ -288,7 +288,7 @@ final class ClusterSubscriptions implements PubSubStore.Listener {
       return null;
     }
     try {
-      ObserverRef observer = ObserverRef.of(resolver.resolve(address, sub.record(name)));
+      Object observer = Observers.checked(resolver.resolve(address, sub.record(name)));
       sub.unresolvable = null;
       return observer;
     } catch (RuntimeException e) {

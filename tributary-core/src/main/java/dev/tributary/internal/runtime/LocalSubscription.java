@@ -21,8 +21,11 @@ final class LocalSubscription {
   final StreamId streamId;
   final String filterData;
 
-  /** Swapped by resume; read by the agent when it delivers; null until resumed after a restart. */
-  volatile ObserverRef observer;
+  /**
+   * The user's observer, checked by {@link Observers#checked} and called through {@link Observers}.
+   * Swapped by resume; read by the agent when it delivers; null until resumed after a restart.
+   */
+  volatile Object observer;
 
   /** Where the next attach starts (inclusive); null means "from now". Cleared once used. */
   volatile StreamSequenceToken startToken;
@@ -57,7 +60,7 @@ final class LocalSubscription {
       UUID id,
       StreamId streamId,
       String filterData,
-      ObserverRef observer,
+      Object observer,
       StreamSequenceToken startToken) {
     this.id = id;
     this.streamId = streamId;

@@ -364,7 +364,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   }
 
   <T> CompletionStage<StreamSubscriptionHandle<T>> subscribe(
-      StreamId id, ObserverRef observer, StreamSequenceToken token, String filterData) {
+      StreamId id, Object observer, StreamSequenceToken token, String filterData) {
     if (closed) {
       throw new IllegalStateException(
           "cannot subscribe to " + id + ": provider '" + name + "' is closed");
@@ -546,7 +546,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   }
 
   <T> CompletionStage<StreamSubscriptionHandle<T>> resume(
-      LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
+      LocalSubscription sub, Object observer, StreamSequenceToken token) {
     if (sub.addressed) {
       throw new IllegalArgumentException(
           "subscription "
@@ -572,7 +572,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
     }
     // The agent swaps the observer itself, together with the repositioning (one step).
     CompletionStage<Void> switched =
-        agent == null ? ObserverRef.DONE : agent.resume(sub, observer, token);
+        agent == null ? Observers.DONE : agent.resume(sub, observer, token);
     return switched.thenApply(v -> new SubscriptionHandle<T>(this, sub));
   }
 
@@ -638,7 +638,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   private CompletionStage<Void> detachEverywhere(UUID id) {
     PullingManager m = manager;
     if (m == null) {
-      return ObserverRef.DONE;
+      return Observers.DONE;
     }
     // A stream reachable from several queues has the subscription in each of their agents.
     List<PullingAgent> agents = m.agents();
@@ -703,7 +703,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
   }
 
   @Override
-  public ObserverRef observerFor(LocalSubscription sub, LocalSubscription.Target target) {
+  public Object observerFor(LocalSubscription sub, LocalSubscription.Target target) {
     ClusterSubscriptions c = cluster;
     if (c == null) {
       sub.unresolvable = new IllegalStateException("provider '" + name + "' has no shared store");
@@ -732,7 +732,7 @@ final class PersistentStreamProvider implements StreamProvider, AgentContext {
 
   @Override
   public CompletionStage<Void> subscriptionsSynced() {
-    return cluster == null ? ObserverRef.DONE : runtime.pubSubStore().sync();
+    return cluster == null ? Observers.DONE : runtime.pubSubStore().sync();
   }
 
   @Override

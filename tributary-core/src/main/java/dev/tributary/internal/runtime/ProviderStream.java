@@ -73,7 +73,7 @@ final class ProviderStream<T> implements AsyncStream<T> {
   public CompletionStage<StreamSubscriptionHandle<T>> subscribe(
       StreamObserver<T> observer, StreamSequenceToken token, String filterData) {
     Objects.requireNonNull(observer, "observer");
-    return provider.subscribe(id, ObserverRef.of(observer), token, filterData);
+    return provider.subscribe(id, Observers.checked(observer), token, filterData);
   }
 
   @Override
@@ -85,7 +85,7 @@ final class ProviderStream<T> implements AsyncStream<T> {
   public CompletionStage<StreamSubscriptionHandle<T>> subscribe(
       BatchStreamObserver<T> observer, StreamSequenceToken token) {
     Objects.requireNonNull(observer, "observer");
-    return provider.subscribe(id, ObserverRef.of(observer), token, null);
+    return provider.subscribe(id, Observers.checked(observer), token, null);
   }
 
   @Override

@@ -331,7 +331,7 @@ final class PullingAgent {
 
   private void finishStop() {
     List<BatchContainer> delivered = purge();
-    CompletionStage<Void> ack = delivered.isEmpty() ? ObserverRef.DONE : guardedAck(delivered);
+    CompletionStage<Void> ack = delivered.isEmpty() ? Observers.DONE : guardedAck(delivered);
     ack.handle((v, e) -> null)
         .thenCompose(
             v -> {
@@ -354,7 +354,9 @@ final class PullingAgent {
                       }
                       boolean handOver = !provider.isClosing();
                       for (StreamState st : streams.values()) {
-                        for (StreamConsumer c : st.consumers) {
+                        StreamState.Consumers cs = st.consumers();
+                        for (int k = 0, n = cs.size(); k < n; k++) {
+                          StreamConsumer c = cs.get(k);
                           if (handOver && c.replaying()) {
                             interruptReplay(c);
                           }
@@ -495,7 +497,7 @@ final class PullingAgent {
                             }
                             List<BatchContainer> delivered = purge();
                             CompletionStage<Void> ack =
-                                delivered.isEmpty() ? ObserverRef.DONE : guardedAck(delivered);
+                                delivered.isEmpty() ? Observers.DONE : guardedAck(delivered);
                             publishGauges();
                             ack.handle((x, y) -> null)
                                 .thenRun(() -> exec.execute(() -> pauseReceiver(done)));
@@ -582,7 +584,9 @@ final class PullingAgent {
       if (!st.leased) {
         st.leased = leases.claim(st.id, this);
       }
-      for (StreamConsumer c : st.consumers) {
+      StreamState.Consumers cs = st.consumers();
+      for (int k = 0, n = cs.size(); k < n; k++) {
+        StreamConsumer c = cs.get(k);
         all.add(c);
       }
     }
@@ -765,9 +769,10 @@ final class PullingAgent {
       if (!stream.leased && !(stream.leased = leases.claim(stream.id, this))) {
         continue;
       }
-      StreamConsumer[] list = stream.consumers;
-      for (int j = 0; j < list.length; j++) {
-        StreamConsumer c = list[j];
+      // A snapshot: a delivery may fault (remove) a consumer, and every one of them is woken.
+      StreamState.Consumers list = stream.consumers();
+      for (int j = 0, m = list.size(); j < m; j++) {
+        StreamConsumer c = list.get(j);
         if (c.waiting) {
           deliver(c);
         }
@@ -826,7 +831,9 @@ final class PullingAgent {
         park(s);
         continue;
       }
-      for (StreamConsumer c : s.consumers) {
+      StreamState.Consumers cs = s.consumers();
+      for (int k = 0, n = cs.size(); k < n; k++) {
+        StreamConsumer c = cs.get(k);
         c.close();
         forget(c);
       }
@@ -843,16 +850,18 @@ final class PullingAgent {
    * #unpark}) before anything of it can be purged.
    */
   private void park(StreamState s) {
-    if (s.handle == null || s.consumers.length == 0) {
+    if (s.handle == null || s.isEmpty()) {
       return;
     }
-    for (StreamConsumer c : s.consumers) {
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      StreamConsumer c = cs.get(k);
       if (!c.implicit || !c.waiting || c.parked()) {
         return;
       }
     }
-    for (StreamConsumer c : s.consumers) {
-      c.park();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      cs.get(k).park();
     }
     cache.release(s.handle);
     s.handle = null;
@@ -861,7 +870,9 @@ final class PullingAgent {
   /** A parked stream has a batch again: its cursors open at {@code token}, which is cached. */
   private void unpark(StreamState s, StreamSequenceToken token) {
     s.handle = cache.stream(s.id);
-    for (StreamConsumer c : s.consumers) {
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      StreamConsumer c = cs.get(k);
       if (c.parked()) {
         c.unpark(cache.cursor(s.id, token));
       }
@@ -1073,8 +1084,8 @@ final class PullingAgent {
   /** Tells a subscription's observer and the failure handler that its start went wrong. */
   private void reportStartFailure(
       LocalSubscription sub, StreamSequenceToken token, Throwable failure) {
-    ObserverRef observer = sub.observer;
-    Throwable t = observer == null ? null : observer.onError(failure);
+    Object observer = sub.observer;
+    Throwable t = observer == null ? null : Observers.onError(observer, failure);
     if (t != null) {
       log.warn("Queue {}: onError of a subscription to {} threw", queueId, sub.streamId, t);
     }
@@ -1250,7 +1261,7 @@ final class PullingAgent {
    * The stage completes on the agent once the switch is made.
    */
   CompletableFuture<Void> resume(
-      LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
+      LocalSubscription sub, Object observer, StreamSequenceToken token) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     exec.execute(
         () -> {
@@ -1260,7 +1271,7 @@ final class PullingAgent {
     return done;
   }
 
-  private void resumeNow(LocalSubscription sub, ObserverRef observer, StreamSequenceToken token) {
+  private void resumeNow(LocalSubscription sub, Object observer, StreamSequenceToken token) {
     sub.observer = observer;
     StreamConsumer c = consumers.get(sub.id);
     if (c == null) {
@@ -1305,7 +1316,7 @@ final class PullingAgent {
           if (!isActive() || sub.faulted || t == null || t.equals(sub.installed)) {
             return;
           }
-          ObserverRef observer = provider.observerFor(sub, t);
+          Object observer = provider.observerFor(sub, t);
           if (observer == null) {
             StreamConsumer c = consumers.get(sub.id);
             if (c != null) {
@@ -1342,7 +1353,7 @@ final class PullingAgent {
     StreamState s = streams.get(c.streamId);
     if (s != null) {
       s.remove(c);
-      if (s.consumers.length == 0) {
+      if (s.isEmpty()) {
         streams.remove(c.streamId);
         leaveStream(s);
       } else if (leases.anyContended()) {
@@ -1371,23 +1382,23 @@ final class PullingAgent {
         becomeWaiting(c);
         return;
       }
-      ObserverRef observer = c.observer();
+      Object observer = c.observer();
       CompletionStage<Void> stage;
       boolean batch;
       if (observer == null) {
         batch = false;
         try {
           observer = c.activate();
-          batch = observer.isBatch();
+          batch = Observers.isBatch(observer);
           stage = invoke(c, observer, batch);
         } catch (Throwable t) {
           stage = CompletableFuture.failedFuture(t);
         }
-      } else if (c.hasOpenStage(observer.target())) {
+      } else if (c.hasOpenStage(observer)) {
         // This observer still has an open stage from before a resume: one call at a time.
         return;
       } else {
-        batch = observer.isBatch();
+        batch = Observers.isBatch(observer);
         stage = invoke(c, observer, batch);
       }
       int size = c.callSize(batch);
@@ -1407,21 +1418,17 @@ final class PullingAgent {
   }
 
   private int containersPerCall(StreamConsumer c) {
-    ObserverRef observer = c.observer();
-    return observer != null && observer.isBatch() ? options.batchContainerBatchSize() : 1;
+    Object observer = c.observer();
+    return observer != null && Observers.isBatch(observer) ? options.batchContainerBatchSize() : 1;
   }
 
   /** Waits for an asynchronous stage, then continues on the agent's thread. */
   private void awaitStage(
-      StreamConsumer c,
-      CompletionStage<Void> stage,
-      ObserverRef observer,
-      boolean batch,
-      int size) {
+      StreamConsumer c, CompletionStage<Void> stage, Object observer, boolean batch, int size) {
     c.inFlight = true;
     inFlight++;
     int generation = c.generation;
-    Object target = observer.target();
+    Object target = observer;
     c.stageOpened(target);
     onAgent(
         stage,
@@ -1516,7 +1523,9 @@ final class PullingAgent {
           }
           s.leased = leases.claim(id, this);
           if (s.leased) {
-            for (StreamConsumer c : s.consumers) {
+            StreamState.Consumers cs = s.consumers();
+            for (int k = 0, n = cs.size(); k < n; k++) {
+              StreamConsumer c = cs.get(k);
               if (c.waiting) {
                 deliver(c);
               }
@@ -1525,7 +1534,7 @@ final class PullingAgent {
         });
   }
 
-  private CompletionStage<Void> invoke(StreamConsumer c, ObserverRef observer, boolean batch) {
+  private CompletionStage<Void> invoke(StreamConsumer c, Object observer, boolean batch) {
     if (tracing == null) {
       return call(c, observer, batch);
     }
@@ -1536,13 +1545,14 @@ final class PullingAgent {
         observation, Tracing.inScope(observation, () -> call(c, observer, batch)));
   }
 
-  private CompletionStage<Void> call(StreamConsumer c, ObserverRef observer, boolean batch) {
+  private CompletionStage<Void> call(StreamConsumer c, Object observer, boolean batch) {
     if (batch) {
-      return observer.onNextBatch(c.remaining(observer.wantsMetadata() ? queueName : null));
+      return Observers.onNextBatch(
+          observer, c.remaining(Observers.wantsMetadata(observer) ? queueName : null));
     }
-    return observer.wantsMetadata()
-        ? observer.onNext(c.nextItem(), c.nextMetadata(queueName))
-        : observer.onNext(c.nextItem(), c.nextToken());
+    return Observers.wantsMetadata(observer)
+        ? Observers.onNext(observer, c.nextItem(), c.nextMetadata(queueName))
+        : Observers.onNext(observer, c.nextItem(), c.nextToken());
   }
 
   /**
@@ -1604,7 +1614,7 @@ final class PullingAgent {
    * handler, then the subscription skips them or is faulted.
    */
   private void giveUp(StreamConsumer c, Throwable error, boolean batch, int size) {
-    ObserverRef observer = c.observer();
+    Object observer = c.observer();
     StreamEventDeliveryFailureException last = null;
     for (int i = c.callStart(), end = i + size; i < end; i++) {
       metrics.deliveryFailures.increment();
@@ -1623,7 +1633,7 @@ final class PullingAgent {
           c.attempts,
           error);
       if (observer != null) {
-        Throwable t = observer.onError(failure);
+        Throwable t = Observers.onError(observer, failure);
         if (t != null) {
           log.warn("Queue {}: onError of subscription {} threw", queueId, c.id(), t);
         }
@@ -1665,7 +1675,7 @@ final class PullingAgent {
     metrics.faultedSubscriptions.increment();
     FaultedSubscriptionException faulted =
         new FaultedSubscriptionException(c.id(), c.streamId, cause);
-    ObserverRef observer = c.observer();
+    Object observer = c.observer();
     forget(c);
     StreamState s = streams.get(c.streamId);
     if (s != null) {
@@ -1679,7 +1689,7 @@ final class PullingAgent {
       provider.markFaulted(c.subscription);
     }
     if (observer != null) {
-      Throwable t = observer.onError(faulted);
+      Throwable t = Observers.onError(observer, faulted);
       if (t != null) {
         log.warn("Queue {}: onError of subscription {} threw", queueId, c.id(), t);
       }

@@ -10,6 +10,7 @@ import dev.tributary.spi.RuntimeTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.UUID;
 
 /**
@@ -25,7 +26,7 @@ import java.util.UUID;
  *
  * <p>Confined to the owning agent's thread, like the cursor.
  */
-final class StreamConsumer {
+final class StreamConsumer implements StreamState.Consumers {
 
   /** What decides whether an event reaches a subscription with filter data. */
   interface Filter {
@@ -39,7 +40,13 @@ final class StreamConsumer {
   final boolean implicit;
   final LocalSubscription subscription;
   final PersistentStreamProvider.Implicit implicitFactory;
-  private ObserverRef implicitObserver;
+
+  /**
+   * An implicit subscription's observer, the factory's object itself (no wrapper: see {@link
+   * Observers}); null until activated.
+   */
+  private Object implicitObserver;
+
   private QueueCacheCursor cursor;
   private StreamSequenceToken startToken;
 
@@ -127,14 +134,29 @@ final class StreamConsumer {
     return id;
   }
 
-  /** The observer to call now; null for an implicit subscription not activated yet. */
-  ObserverRef observer() {
+  /**
+   * The observer to call now, through {@link Observers}; null for an implicit subscription not
+   * activated yet.
+   */
+  Object observer() {
     return subscription != null ? subscription.observer : implicitObserver;
   }
 
+  /** As the consumers of its stream: the list of this one consumer. */
+  @Override
+  public int size() {
+    return 1;
+  }
+
+  @Override
+  public StreamConsumer get(int i) {
+    Objects.checkIndex(i, 1);
+    return this;
+  }
+
   /** Creates an implicit subscription's observer through its factory. */
-  ObserverRef activate() {
-    implicitObserver = ObserverRef.of(implicitFactory.create(streamId));
+  Object activate() {
+    implicitObserver = Observers.checked(implicitFactory.create(streamId));
     return implicitObserver;
   }
 

@@ -2,7 +2,6 @@ package dev.tributary.internal.runtime;
 
 import dev.tributary.StreamId;
 import dev.tributary.spi.QueueCache;
-import java.util.Arrays;
 
 /**
  * The subscriptions of one stream in one agent, and whether that agent may deliver the stream now.
@@ -14,7 +13,39 @@ import java.util.Arrays;
  * it had and hands the lease on. Confined to the owning agent's thread.
  */
 final class StreamState {
-  private static final StreamConsumer[] NONE = new StreamConsumer[0];
+
+  /**
+   * The consumers of a stream as of one moment: an immutable list, so a value read is a snapshot
+   * that later adds and removes leave alone (a delivery may fault a consumer while its caller
+   * iterates). A single {@link StreamConsumer} is itself the list of one, so the stream of nearly
+   * every case costs no array; two or more are held by {@link Many}.
+   */
+  interface Consumers {
+    int size();
+
+    StreamConsumer get(int i);
+  }
+
+  /** Zero, or two and more consumers. */
+  private static final class Many implements Consumers {
+    static final Many NONE = new Many(new StreamConsumer[0]);
+
+    private final StreamConsumer[] all;
+
+    Many(StreamConsumer[] all) {
+      this.all = all;
+    }
+
+    @Override
+    public int size() {
+      return all.length;
+    }
+
+    @Override
+    public StreamConsumer get(int i) {
+      return all[i];
+    }
+  }
 
   final StreamId id;
 
@@ -30,11 +61,8 @@ final class StreamState {
    */
   QueueCache.StreamHandle handle;
 
-  /**
-   * Copied on change, which is rare, so that dispatching an event touches one array rather than a
-   * list and its array.
-   */
-  StreamConsumer[] consumers = NONE;
+  /** Replaced on change, which is rare; see {@link Consumers}. */
+  private Consumers consumers = Many.NONE;
 
   long lastActivityMillis;
 
@@ -47,20 +75,49 @@ final class StreamState {
     this.handle = handle;
   }
 
+  /** The consumers now, in the order they were added; unaffected by later changes. */
+  Consumers consumers() {
+    return consumers;
+  }
+
+  boolean isEmpty() {
+    return consumers.size() == 0;
+  }
+
   void add(StreamConsumer c) {
-    StreamConsumer[] grown = Arrays.copyOf(consumers, consumers.length + 1);
-    grown[consumers.length] = c;
-    consumers = grown;
+    Consumers old = consumers;
+    int n = old.size();
+    if (n == 0) {
+      consumers = c;
+    } else {
+      StreamConsumer[] grown = new StreamConsumer[n + 1];
+      for (int i = 0; i < n; i++) {
+        grown[i] = old.get(i);
+      }
+      grown[n] = c;
+      consumers = new Many(grown);
+    }
     c.stream = this;
   }
 
   void remove(StreamConsumer c) {
-    for (int i = 0; i < consumers.length; i++) {
-      if (consumers[i] == c) {
-        StreamConsumer[] shrunk = new StreamConsumer[consumers.length - 1];
-        System.arraycopy(consumers, 0, shrunk, 0, i);
-        System.arraycopy(consumers, i + 1, shrunk, i, consumers.length - i - 1);
-        consumers = shrunk.length == 0 ? NONE : shrunk;
+    Consumers old = consumers;
+    int n = old.size();
+    for (int i = 0; i < n; i++) {
+      if (old.get(i) == c) {
+        if (n == 1) {
+          consumers = Many.NONE;
+        } else if (n == 2) {
+          consumers = old.get(1 - i);
+        } else {
+          StreamConsumer[] shrunk = new StreamConsumer[n - 1];
+          for (int j = 0, k = 0; j < n; j++) {
+            if (j != i) {
+              shrunk[k++] = old.get(j);
+            }
+          }
+          consumers = new Many(shrunk);
+        }
         return;
       }
     }
@@ -68,8 +125,9 @@ final class StreamState {
 
   /** True while some subscription has something unfinished: prepared events or a stage. */
   boolean busy() {
-    for (StreamConsumer c : consumers) {
-      if (c.busy()) {
+    Consumers all = consumers;
+    for (int i = 0, n = all.size(); i < n; i++) {
+      if (all.get(i).busy()) {
         return true;
       }
     }

@@ -53,14 +53,14 @@ final class SubscriptionHandle<T> implements StreamSubscriptionHandle<T> {
     Objects.requireNonNull(observer, "observer");
     provider.checkRewind(subscription.streamId, token);
     use("resume()");
-    return provider.resume(subscription, ObserverRef.of(observer), token);
+    return provider.resume(subscription, Observers.checked(observer), token);
   }
 
   @Override
   public CompletionStage<StreamSubscriptionHandle<T>> resume(BatchStreamObserver<T> observer) {
     Objects.requireNonNull(observer, "observer");
     use("resume()");
-    return provider.resume(subscription, ObserverRef.of(observer), null);
+    return provider.resume(subscription, Observers.checked(observer), null);
   }
 
   @Override

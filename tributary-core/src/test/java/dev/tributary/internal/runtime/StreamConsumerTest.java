@@ -91,7 +91,8 @@ class StreamConsumerTest {
 
   private static StreamConsumer consumer(ListCursor cursor) {
     LocalSubscription sub =
-        new LocalSubscription(UUID.randomUUID(), STREAM, "keep", ObserverRef.of(ignored()), null);
+        new LocalSubscription(
+            UUID.randomUUID(), STREAM, "keep", Observers.checked(ignored()), null);
     return StreamConsumer.explicit(sub, cursor, null);
   }
 
