@@ -581,8 +581,8 @@ final class PullingAgent {
   private void wakeAll() {
     List<StreamConsumer> all = new java.util.ArrayList<>();
     for (StreamState st : streams.values()) {
-      if (!st.leased) {
-        st.leased = leases.claim(st.id, this);
+      if (st.handle != null) {
+        lease(st); // a parked stream claims its lease with its next batch
       }
       StreamState.Consumers cs = st.consumers();
       for (int k = 0, n = cs.size(); k < n; k++) {
@@ -766,7 +766,7 @@ final class PullingAgent {
         unpark(stream, batches.get(i).sequenceToken());
       }
       stream.lastActivityMillis = now;
-      if (!stream.leased && !(stream.leased = leases.claim(stream.id, this))) {
+      if (!lease(stream)) {
         continue;
       }
       // A snapshot: a delivery may fault (remove) a consumer, and every one of them is woken.
@@ -823,8 +823,9 @@ final class PullingAgent {
     while (it.hasNext()) {
       StreamState s = it.next();
       long idle = now - s.lastActivityMillis;
-      // A stream waiting for its lease keeps batches cached for its consumers: not idle.
-      if (idle <= parkAfter || s.busy() || !s.leased) {
+      // A stream waiting for its lease keeps batches cached for its consumers: not idle. A parked
+      // one (no handle) gave its lease up.
+      if (idle <= parkAfter || s.busy() || (!s.leased && s.handle != null)) {
         continue;
       }
       if (idle <= inactivity) {
@@ -844,10 +845,10 @@ final class PullingAgent {
   }
 
   /**
-   * Releases the cursors and the cache's handle of an idle stream whose subscriptions are all
-   * implicit and caught up, keeping its state and observers: an idle stream then costs its state
-   * and observers only, not a cursor and a cache entry. Its next batch reopens them ({@link
-   * #unpark}) before anything of it can be purged.
+   * Releases the cursors, the cache's handle and the lease of an idle stream whose subscriptions
+   * are all implicit and caught up, keeping its state and observers: an idle stream then costs its
+   * state and observers only, not a cursor, a cache entry and a lease. Its next batch reopens them
+   * ({@link #unpark}) before anything of it can be purged, and claims the lease again.
    */
   private void park(StreamState s) {
     if (s.handle == null || s.isEmpty()) {
@@ -865,6 +866,18 @@ final class PullingAgent {
     }
     cache.release(s.handle);
     s.handle = null;
+    // Caught up and idle, as a hand-over needs: another queue's agent may deliver the stream
+    // meanwhile, and this one claims the lease again with the stream's next batch.
+    s.leased = false;
+    leases.release(s.id, this);
+  }
+
+  /**
+   * True when this agent holds {@code s}'s lease, claiming it if nobody does; false when another
+   * agent holds it (this one then waits and is told when it is handed on).
+   */
+  private boolean lease(StreamState s) {
+    return s.leased || (s.leased = leases.claim(s.id, this));
   }
 
   /** A parked stream has a batch again: its cursors open at {@code token}, which is cached. */
@@ -1026,6 +1039,7 @@ final class PullingAgent {
     stream.lastActivityMillis = timers.millis();
     StreamConsumer c = StreamConsumer.explicit(sub, cursor, token);
     add(stream, c);
+    lease(stream); // a parked stream gave its lease up
     publishGauges();
     completeAttach(sub);
     deliver(c);

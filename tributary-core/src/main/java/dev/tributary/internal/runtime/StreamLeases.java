@@ -14,8 +14,8 @@ import java.util.function.BiConsumer;
  * the claimant a waiter and tells the holder; the holder hands the lease on (releases it) as soon
  * as it has passed everything it cached of the stream and nothing is in flight (at once when it is
  * idle already), and every waiter is then told to claim again. Streams nobody waits for cost one
- * map entry while tracked. Thread-safe; agents call it from their own threads and are told of a
- * release through their executor.
+ * map entry while tracked and not parked (a parked stream gives its lease up). Thread-safe; agents
+ * call it from their own threads and are told of a release through their executor.
  */
 final class StreamLeases {
   private final ConcurrentHashMap<StreamId, PullingAgent> holders = new ConcurrentHashMap<>();
@@ -56,6 +56,11 @@ final class StreamLeases {
       }
       // Released meanwhile: claim again rather than wait for a notice that was already sent.
     }
+  }
+
+  /** How many streams some agent holds now. */
+  int heldCount() {
+    return holders.size();
   }
 
   /** True when some agent waits for a stream: only then is a release worth checking for. */

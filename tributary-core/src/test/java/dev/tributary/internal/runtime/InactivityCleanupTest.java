@@ -264,9 +264,11 @@ class InactivityCleanupTest {
   void streamIdleForATenthOfThePeriod_isParked_andItsNextEventsReachTheSameObserver() {
     StreamRuntime rt = runtime();
     PullingAgent agent = onlyAgent(rt, "mem");
+    StreamLeases leases = RuntimeFixture.provider(rt, "mem").leases();
     produce(rt, "imp", "a", "a1");
     awaitReceived("a", "a1");
     assertThat(snapshot(agent).cursors()).isEqualTo(1);
+    assertThat(leases.heldCount()).isEqualTo(1);
 
     advance(agent, INACTIVITY.dividedBy(5).plusSeconds(1));
     await()
@@ -279,6 +281,7 @@ class InactivityCleanupTest {
               assertThat(s.cursors()).isZero();
               assertThat(s.cacheStreams()).isZero();
             });
+    assertThat(leases.heldCount()).as("a parked stream holds no lease").isZero();
 
     produce(rt, "imp", "a", "a2");
     produce(rt, "imp", "a", "a3");
@@ -287,6 +290,7 @@ class InactivityCleanupTest {
     PullingAgent.Snapshot s = snapshot(agent);
     assertThat(s.cursors()).isEqualTo(1);
     assertThat(s.cacheStreams()).isEqualTo(1);
+    assertThat(leases.heldCount()).as("claimed again with its next batch").isEqualTo(1);
 
     // Parked again, then dropped after the whole period: nothing is left.
     advance(agent, INACTIVITY.plus(INACTIVITY.dividedBy(5)));

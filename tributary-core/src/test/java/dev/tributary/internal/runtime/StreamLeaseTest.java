@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.tributary.StreamId;
 import dev.tributary.StreamObserver;
+import dev.tributary.StreamProviderOptions;
 import dev.tributary.StreamRuntime;
 import dev.tributary.StreamSequenceToken;
 import dev.tributary.memory.MemoryQueueAdapterFactory;
@@ -151,13 +152,19 @@ class StreamLeaseTest {
   private MemoryQueueAdapterFactory memory;
 
   private StreamRuntime.Builder builder() {
+    return builder(StreamProviderOptions.DEFAULT_STREAM_INACTIVITY_PERIOD);
+  }
+
+  private StreamRuntime.Builder builder(Duration inactivity) {
     memory = MemoryQueueAdapterFactory.builder().queueCount(2).build();
     return fixture
         .builder()
         .addProvider(
             "mem",
             new RenamingFactory(memory),
-            o -> o.getQueueMessagesTimerPeriod(Duration.ofMillis(5)));
+            o ->
+                o.getQueueMessagesTimerPeriod(Duration.ofMillis(5))
+                    .streamInactivityPeriod(inactivity));
   }
 
   /** A key that the renaming turns into {@code S} and that the mapper puts on {@code queue}. */
@@ -197,6 +204,51 @@ class StreamLeaseTest {
                             }));
     produce(rt, keyOn(0), "a");
     await().atMost(WAIT).until(() -> got.size() == 1);
+    produce(rt, keyOn(1), "b");
+    await().atMost(WAIT).until(() -> got.size() == 2);
+    produce(rt, keyOn(0), "c");
+    await().atMost(WAIT).until(() -> got.size() == 3);
+    assertThat(got).containsExactly("a", "b", "c");
+  }
+
+  /**
+   * A stream parked by the agent that delivered it holds no lease: the other queue's agent delivers
+   * its next event without a hand-over, and the first agent claims the lease again with the event
+   * after that. Every event once, in order.
+   */
+  @Test
+  void aParkedStream_givesItsLeaseUp_andClaimsItAgainWithItsNextBatch() {
+    List<Object> got = new CopyOnWriteArrayList<>();
+    StreamRuntime rt =
+        fixture.start(
+            builder(Duration.ofSeconds(3)) // parked after 0.3 s idle, dropped after 3 s
+                .implicitSubscription(
+                    "mem",
+                    "ns",
+                    id ->
+                        (StreamObserver<Object>)
+                            (item, token) -> {
+                              got.add(item);
+                              return DONE;
+                            }));
+    StreamLeases leases = RuntimeFixture.provider(rt, "mem").leases();
+    produce(rt, keyOn(0), "a");
+    await().atMost(WAIT).until(() -> got.size() == 1);
+    PullingAgent first =
+        RuntimeFixture.agents(rt, "mem").values().stream()
+            .filter(a -> a.queueId().index() == 0)
+            .findFirst()
+            .orElseThrow();
+    await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(20))
+        .untilAsserted(
+            () -> {
+              PullingAgent.Snapshot parked = RuntimeFixture.snapshot(first);
+              assertThat(parked.streams()).as("still tracked").isEqualTo(1);
+              assertThat(parked.cursors()).as("parked").isZero();
+              assertThat(leases.heldCount()).as("a parked stream holds no lease").isZero();
+            });
     produce(rt, keyOn(1), "b");
     await().atMost(WAIT).until(() -> got.size() == 2);
     produce(rt, keyOn(0), "c");
