@@ -592,9 +592,10 @@ final class PullingAgent {
     }
     long now = timers.millis();
     for (StreamConsumer c : all) {
-      if (c.firstFailureMillis >= 0) {
+      StreamConsumer.Failing f = c.failing;
+      if (f != null && f.firstFailureMillis >= 0) {
         // Time spent suspended does not count against maxEventDeliveryTime.
-        c.firstFailureMillis = now;
+        f.firstFailureMillis = now;
       }
       if (!c.closed && state == State.RUNNING) {
         deliver(c);
@@ -1299,8 +1300,7 @@ final class PullingAgent {
       return;
     }
     // A new observer starts with a fresh delivery policy.
-    c.attempts = 0;
-    c.firstFailureMillis = -1;
+    c.restartPolicy();
     // The switch is made: confirmed before the new observer's first call, which may fault the
     // subscription.
     if (token != null) {
@@ -1586,12 +1586,13 @@ final class PullingAgent {
       return true;
     }
     long now = timers.millis();
-    c.attempts++;
-    if (c.firstFailureMillis < 0) {
-      c.firstFailureMillis = now;
+    StreamConsumer.Failing f = c.failing();
+    f.attempts++;
+    if (f.firstFailureMillis < 0) {
+      f.firstFailureMillis = now;
     }
-    Duration delay = options.deliveryBackoff().delay(c.attempts);
-    long deadline = c.firstFailureMillis + options.maxEventDeliveryTime().toMillis();
+    Duration delay = options.deliveryBackoff().delay(f.attempts);
+    long deadline = f.firstFailureMillis + options.maxEventDeliveryTime().toMillis();
     // While the subscriber is being switched to a new address, the old one's failures are not the
     // new one's to pay: retry until the switch, which starts a fresh policy.
     boolean switching = c.subscription != null && c.subscription.switchPending();
@@ -1602,18 +1603,18 @@ final class PullingAgent {
           queueId,
           c.lastTokenOfCall(batch),
           c.id(),
-          c.attempts,
+          f.attempts,
           delay.toMillis(),
           error);
       c.inFlight = true;
       int generation = c.generation;
-      c.retry =
+      f.retry =
           later(
               delay,
               () -> {
                 if (c.generation == generation && !c.closed) {
                   c.inFlight = false;
-                  c.retry = null;
+                  f.retry = null;
                   deliver(c);
                 }
               });
@@ -1634,7 +1635,7 @@ final class PullingAgent {
       metrics.deliveryFailures.increment();
       StreamSequenceToken token = c.tokenAt(i);
       StreamEventDeliveryFailureException failure =
-          new StreamEventDeliveryFailureException(c.id(), c.streamId, token, c.attempts, error);
+          new StreamEventDeliveryFailureException(c.id(), c.streamId, token, c.attempts(), error);
       last = failure;
       log.warn(
           "Queue {} of provider {}: giving up on event {} of {} for subscription {} after {}"
@@ -1644,7 +1645,7 @@ final class PullingAgent {
           token,
           c.streamId,
           c.id(),
-          c.attempts,
+          c.attempts(),
           error);
       if (observer != null) {
         Throwable t = Observers.onError(observer, failure);

@@ -80,9 +80,23 @@ final class StreamConsumer implements StreamState.Consumers {
   /** Bumped whenever the position changes under an outstanding stage, which is then ignored. */
   int generation;
 
-  int attempts;
-  long firstFailureMillis = -1;
-  RuntimeTime.Cancellable retry;
+  /**
+   * Where the failing call stands; null while nothing fails (every call that succeeds or is given
+   * up drops it), so a healthy or idle subscription holds no failure state.
+   */
+  Failing failing;
+
+  /** The delivery policy's state of a call that failed. */
+  static final class Failing {
+    /** Attempts made so far. */
+    int attempts;
+
+    /** When the first attempt failed; -1 after a fresh start of the policy. */
+    long firstFailureMillis = -1;
+
+    /** The scheduled retry, or null. */
+    RuntimeTime.Cancellable retry;
+  }
 
   /**
    * The observers with a stage for this subscription still open: the current call's, and calls that
@@ -125,6 +139,30 @@ final class StreamConsumer implements StreamState.Consumers {
   static StreamConsumer implicit(
       StreamId streamId, PersistentStreamProvider.Implicit factory, QueueCacheCursor cursor) {
     return new StreamConsumer(null, streamId, null, factory, cursor, null);
+  }
+
+  /** The failing call's state, created by its first failure. */
+  Failing failing() {
+    Failing f = failing;
+    if (f == null) {
+      f = failing = new Failing();
+    }
+    return f;
+  }
+
+  /** Attempts made at the failing call; 0 while none fails. */
+  int attempts() {
+    Failing f = failing;
+    return f == null ? 0 : f.attempts;
+  }
+
+  /** A fresh delivery policy (a new observer): attempts and the deadline start over. */
+  void restartPolicy() {
+    Failing f = failing;
+    if (f != null) {
+      f.attempts = 0;
+      f.firstFailureMillis = -1;
+    }
   }
 
   UUID id() {
@@ -411,8 +449,7 @@ final class StreamConsumer implements StreamState.Consumers {
       next = 0;
       cursor.markDelivered();
     }
-    attempts = 0;
-    firstFailureMillis = -1;
+    failing = null; // no retry is scheduled: a call completes only while none is
   }
 
   /** Points the consumer at a new cursor; pending events of the old one are dropped. */
@@ -429,17 +466,16 @@ final class StreamConsumer implements StreamState.Consumers {
   void close() {
     closed = true;
     generation++;
-    if (retry != null) {
-      retry.cancel();
-      retry = null;
+    Failing f = failing;
+    if (f != null && f.retry != null) {
+      f.retry.cancel();
     }
+    failing = null;
     inFlight = false;
     waiting = false;
     clear(0, count);
     count = 0;
     next = 0;
-    attempts = 0;
-    firstFailureMillis = -1;
     if (cursor != null) {
       cursor.close();
     }
