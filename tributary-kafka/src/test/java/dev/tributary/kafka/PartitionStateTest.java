@@ -68,6 +68,31 @@ class PartitionStateTest {
     assertThat(state.deliveredAbove(6)).isEmpty();
   }
 
+  /** A compacted topic (or transaction markers) leaves gaps: acknowledgements still find theirs. */
+  @Test
+  void offsetsWithGaps_areAcknowledgedExactly() {
+    long[] offsets = {0, 2, 3, 7, 8, 10};
+    List<KafkaBatchContainer> in = new ArrayList<>();
+    for (long o : offsets) {
+      in.add(rec(o));
+    }
+    state.startAt(0);
+    state.append(in, 11);
+    List<BatchContainer> out = state.drain(100);
+    assertThat(out).hasSize(6);
+    state.delivered(List.of(out.get(3))); // 7: its distance from 0 points past what was handed out
+    assertThat(state.commitCandidate()).isEqualTo(0);
+    state.delivered(List.of(rec(9))); // never fetched: ignored
+    state.delivered(List.of(out.get(0), out.get(2), out.get(1)));
+    assertThat(state.commitCandidate()).isEqualTo(8);
+    assertThat(state.deliveredAbove(8)).isEmpty();
+    state.delivered(List.of(out.get(5)));
+    assertThat(state.commitCandidate()).isEqualTo(8);
+    assertThat(state.deliveredAbove(8)).isEqualTo(encoded(8, 10));
+    state.delivered(List.of(out.get(4)));
+    assertThat(state.commitCandidate()).isEqualTo(11);
+  }
+
   private static String encoded(long committed, long... offsets) {
     DeliveredOffsets.Builder b = DeliveredOffsets.builder(committed);
     for (long o : offsets) {
