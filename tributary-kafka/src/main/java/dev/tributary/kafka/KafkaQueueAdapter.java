@@ -241,7 +241,12 @@ public final class KafkaQueueAdapter implements QueueAdapter {
     }
     adapter.housekeeping.start();
     if (settings.staticAssignment() && settings.direction().reads()) {
-      adapter.startConsumers();
+      try {
+        adapter.startConsumers();
+      } catch (RuntimeException e) {
+        adapter.close(); // the runtime never sees this adapter, so nothing else would close it
+        throw e;
+      }
     }
     log.info(
         "Kafka provider {} ready: {} topic(s) {}, group {}, {}",

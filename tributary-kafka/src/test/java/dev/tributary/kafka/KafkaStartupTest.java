@@ -18,6 +18,7 @@ import javax.management.ObjectName;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.Test;
 
@@ -113,6 +114,27 @@ class KafkaStartupTest {
         .hasMessageContaining("staticAssignment()");
     rt.close();
     assertNoClientsLeft("refused"); // the adapter started, its consumer was built, never used
+  }
+
+  /**
+   * A consumer that cannot be built (a property Kafka refuses) fails the start with Kafka's own
+   * error, and what the adapter had started (admin client, producer thread, housekeeping) is
+   * closed.
+   */
+  @Test
+  void aConsumerThatCannotBeBuilt_failsTheStart_andLeavesNothingRunning() {
+    KafkaQueueAdapterFactory f =
+        factory(broker, unique("g"))
+            .topic(unique("t"), TopicConfig.autoCreate(1, (short) 1))
+            .staticAssignment()
+            .consumerProperty("max.poll.records", "many")
+            .build();
+    StreamRuntime rt = StreamRuntime.builder().addProvider("unbuilt", f).threads(1).build();
+    assertThatThrownBy(rt::start)
+        .isInstanceOf(KafkaException.class)
+        .hasStackTraceContaining("max.poll.records");
+    rt.close();
+    assertNoClientsLeft("unbuilt");
   }
 
   /** No Kafka client of provider {@code provider} is still registered, and none of its threads. */
