@@ -581,7 +581,7 @@ final class PullingAgent {
   private void wakeAll() {
     List<StreamConsumer> all = new java.util.ArrayList<>();
     for (StreamState st : streams.values()) {
-      if (st.handle != null) {
+      if (!allParked(st)) {
         lease(st); // a parked stream claims its lease with its next batch
       }
       StreamState.Consumers cs = st.consumers();
@@ -825,8 +825,8 @@ final class PullingAgent {
       StreamState s = it.next();
       long idle = now - s.lastActivityMillis;
       // A stream waiting for its lease keeps batches cached for its consumers: not idle. A parked
-      // one (no handle) gave its lease up.
-      if (idle <= parkAfter || s.busy() || (!s.leased && s.handle != null)) {
+      // one gave its lease up.
+      if (idle <= parkAfter || s.busy() || (!s.leased && !allParked(s))) {
         continue;
       }
       if (idle <= inactivity) {
@@ -875,10 +875,40 @@ final class PullingAgent {
 
   /**
    * True when this agent holds {@code s}'s lease, claiming it if nobody does; false when another
-   * agent holds it (this one then waits and is told when it is handed on).
+   * agent holds it (this one then waits and is told when it is handed on). A new claim wakes every
+   * consumer of the stream that waited for the lease: whichever path claims it (a batch, an attach,
+   * a resume, the release notice), the notice that may follow finds the lease held and wakes
+   * nobody.
    */
   private boolean lease(StreamState s) {
-    return s.leased || (s.leased = leases.claim(s.id, this));
+    if (s.leased) {
+      return true;
+    }
+    if (!(s.leased = leases.claim(s.id, this))) {
+      return false;
+    }
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      StreamConsumer c = cs.get(k);
+      if (c.waiting) {
+        deliver(c);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * True when every consumer of {@code s} is parked: the stream needs no lease until its next batch
+   * (an explicit subscription attached to a parked stream is not parked, so it does).
+   */
+  private static boolean allParked(StreamState s) {
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      if (!cs.get(k).parked()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A parked stream has a batch again: its cursors open at {@code token}, which is cached. */
@@ -1040,10 +1070,11 @@ final class PullingAgent {
     stream.lastActivityMillis = timers.millis();
     StreamConsumer c = StreamConsumer.explicit(sub, cursor, token);
     add(stream, c);
-    lease(stream); // a parked stream gave its lease up
     publishGauges();
     completeAttach(sub);
-    deliver(c);
+    if (lease(stream)) { // a parked stream gave its lease up; a hand-over may have ended
+      deliver(c);
+    }
   }
 
   /**
@@ -1309,7 +1340,9 @@ final class PullingAgent {
       c.close();
       c.reopen(openCursor(sub, token), token);
       completeAttach(sub);
-      deliver(c);
+      if (lease(c.stream)) { // handed on meanwhile: this agent may not be a waiter
+        deliver(c);
+      }
     } else {
       completeAttach(sub);
       if (c.waiting) {
@@ -1535,16 +1568,7 @@ final class PullingAgent {
             }
             return;
           }
-          s.leased = leases.claim(id, this);
-          if (s.leased) {
-            StreamState.Consumers cs = s.consumers();
-            for (int k = 0, n = cs.size(); k < n; k++) {
-              StreamConsumer c = cs.get(k);
-              if (c.waiting) {
-                deliver(c);
-              }
-            }
-          }
+          lease(s);
         });
   }
 

@@ -58,6 +58,11 @@ final class StreamLeases {
     }
   }
 
+  /** The agent that holds {@code id} now, or null. */
+  PullingAgent holder(StreamId id) {
+    return holders.get(id);
+  }
+
   /** How many streams some agent holds now. */
   int heldCount() {
     return holders.size();

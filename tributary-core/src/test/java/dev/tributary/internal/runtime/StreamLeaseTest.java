@@ -291,4 +291,79 @@ class StreamLeaseTest {
     assertThat(first).containsExactly("a", "b");
     assertThat(second).containsExactly("b");
   }
+
+  /**
+   * An explicit subscribe reaches the agent that waits for the stream's lease after the holder
+   * handed it on but before that agent ran its release notice. The attach claims the lease; every
+   * consumer that waited for it must be woken then, not only the new one (the notice, run later,
+   * finds the lease held and wakes nobody), or the implicit subscription's cached event waits for
+   * the queue's next event of the stream.
+   */
+  @Test
+  void anAttachThatClaimsAReleasedLease_wakesTheConsumersThatWaitedForIt() throws Exception {
+    List<Object> got = new CopyOnWriteArrayList<>();
+    java.util.concurrent.CompletableFuture<Void> slow =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CountDownLatch blocked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch unblock = new java.util.concurrent.CountDownLatch(1);
+    StreamRuntime rt =
+        fixture.start(
+            builder()
+                .implicitSubscription(
+                    "mem",
+                    "ns",
+                    id ->
+                        (StreamObserver<Object>)
+                            (item, token) -> {
+                              got.add(item);
+                              return "b1".equals(item) ? slow : DONE;
+                            })
+                .implicitSubscription(
+                    "mem",
+                    "blk",
+                    id ->
+                        (StreamObserver<Object>)
+                            (item, token) -> {
+                              // Holds the home agent's thread, so its tasks queue up in order.
+                              blocked.countDown();
+                              try {
+                                unblock.await();
+                              } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                              }
+                              return DONE;
+                            }));
+    int home = memory.streamQueueMapper().queueForStream(S).index();
+    StreamLeases leases = RuntimeFixture.provider(rt, "mem").leases();
+    PullingAgent homeAgent =
+        RuntimeFixture.agents(rt, "mem").values().stream()
+            .filter(a -> a.queueId().index() == home)
+            .findFirst()
+            .orElseThrow();
+    // The other queue's agent holds the lease, b1 in flight.
+    produce(rt, keyOn(1 - home), "b1");
+    await().atMost(WAIT).until(() -> got.contains("b1"));
+    // The home agent reads a1 and waits for the lease, a1 cached.
+    produce(rt, keyOn(home), "a1");
+    await().atMost(WAIT).until(() -> RuntimeFixture.snapshot(homeAgent).streams() == 1);
+    String blockKey = null;
+    for (int i = 0; blockKey == null; i++) {
+      if (memory.streamQueueMapper().queueForStream(StreamId.of("blk", "k" + i)).index() == home) {
+        blockKey = "k" + i;
+      }
+    }
+    join(rt.provider("mem").stream(StreamId.of("blk", blockKey)).onNext("x"));
+    assertThat(blocked.await(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    // Queued on the home agent: the attach first, then the release notice.
+    // The in-memory subscription store stores synchronously, so the attach is queued on the home
+    // agent when subscribe returns.
+    rt.provider("mem").stream(S).subscribe((StreamObserver<Object>) (i, t) -> DONE);
+    slow.complete(null);
+    // The other agent handed S's lease on; the home agent, busy, has not run the notice yet.
+    await().atMost(WAIT).until(() -> leases.holder(S) == null);
+    unblock.countDown();
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .untilAsserted(() -> assertThat(got).as("a1 reaches its implicit observer").contains("a1"));
+  }
 }
