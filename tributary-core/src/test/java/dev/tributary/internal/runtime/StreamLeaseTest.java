@@ -178,6 +178,14 @@ class StreamLeaseTest {
     }
   }
 
+  /** An observer that adds every item to {@code got} and acknowledges at once. */
+  private static StreamObserver<Object> recorder(List<Object> got) {
+    return (item, token) -> {
+      got.add(item);
+      return DONE;
+    };
+  }
+
   private void produce(StreamRuntime rt, String key, Object item) {
     join(rt.provider("mem").stream(StreamId.of("ns", key)).onNext(item));
   }
@@ -191,17 +199,7 @@ class StreamLeaseTest {
   void anIdleHolder_handsTheLeaseOnAsSoonAsAnotherQueueWaits() {
     List<Object> got = new CopyOnWriteArrayList<>();
     StreamRuntime rt =
-        fixture.start(
-            builder()
-                .implicitSubscription(
-                    "mem",
-                    "ns",
-                    id ->
-                        (StreamObserver<Object>)
-                            (item, token) -> {
-                              got.add(item);
-                              return DONE;
-                            }));
+        fixture.start(builder().implicitSubscription("mem", "ns", id -> recorder(got)));
     produce(rt, keyOn(0), "a");
     await().atMost(WAIT).until(() -> got.size() == 1);
     produce(rt, keyOn(1), "b");
@@ -222,15 +220,7 @@ class StreamLeaseTest {
     StreamRuntime rt =
         fixture.start(
             builder(Duration.ofSeconds(3)) // parked after 0.3 s idle, dropped after 3 s
-                .implicitSubscription(
-                    "mem",
-                    "ns",
-                    id ->
-                        (StreamObserver<Object>)
-                            (item, token) -> {
-                              got.add(item);
-                              return DONE;
-                            }));
+                .implicitSubscription("mem", "ns", id -> recorder(got)));
     StreamLeases leases = RuntimeFixture.provider(rt, "mem").leases();
     produce(rt, keyOn(0), "a");
     await().atMost(WAIT).until(() -> got.size() == 1);
