@@ -581,8 +581,11 @@ final class PullingAgent {
   private void wakeAll() {
     List<StreamConsumer> all = new java.util.ArrayList<>();
     for (StreamState st : streams.values()) {
-      if (!allParked(st)) {
-        lease(st); // a parked stream claims its lease with its next batch
+      if (!st.leased && !allParked(st)) {
+        // Not lease(), which delivers at once: a delivery may drop a stream from the table being
+        // iterated. Every consumer is delivered to below. A parked stream claims with its next
+        // batch.
+        st.leased = leases.claim(st.id, this);
       }
       StreamState.Consumers cs = st.consumers();
       for (int k = 0, n = cs.size(); k < n; k++) {
