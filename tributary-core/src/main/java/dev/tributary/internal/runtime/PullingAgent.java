@@ -1525,10 +1525,31 @@ final class PullingAgent {
 
   /** Gives the lease of {@code s} to a waiting agent once everything cached here is passed. */
   private void handOverIfIdle(StreamState s) {
-    if (s.leased && leases.hasWaiters(s.id) && !s.busy()) {
+    if (s.leased && leases.hasWaiters(s.id) && !s.busy() && !anyHasMore(s)) {
       s.leased = false;
       leases.release(s.id, this);
     }
+  }
+
+  /**
+   * True when a consumer of {@code s} has events at its cursor that it has not taken yet (another
+   * consumer's delivery ended first, or it yielded the thread): the stream is not done here, so the
+   * lease stays. Takes them (prepares them), and wakes a consumer that was waiting, because nothing
+   * else would.
+   */
+  private boolean anyHasMore(StreamState s) {
+    boolean more = false;
+    StreamState.Consumers cs = s.consumers();
+    for (int k = 0, n = cs.size(); k < n; k++) {
+      StreamConsumer c = cs.get(k);
+      if (!c.closed && !c.parked() && c.prepare(containersPerCall(c), provider::filter)) {
+        more = true;
+        if (c.waiting) {
+          exec.execute(() -> deliver(c));
+        }
+      }
+    }
+    return more;
   }
 
   /** Another agent waits for the lease of {@code id}; hand it on if idle. Any thread. */
@@ -1571,7 +1592,9 @@ final class PullingAgent {
             }
             return;
           }
-          lease(s);
+          if (!allParked(s)) { // a parked stream claims with its next batch
+            lease(s);
+          }
         });
   }
 

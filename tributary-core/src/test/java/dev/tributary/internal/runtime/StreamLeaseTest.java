@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -244,6 +245,73 @@ class StreamLeaseTest {
     produce(rt, keyOn(0), "c");
     await().atMost(WAIT).until(() -> got.size() == 3);
     assertThat(got).containsExactly("a", "b", "c");
+  }
+
+  /**
+   * The holder hands the lease on only when none of the stream's subscriptions has anything left:
+   * here the implicit subscription's delivery of a1 ends while the other queue's agent waits, and
+   * the explicit subscription has a1 cached but not yet taken from its cursor. Handing over then
+   * would leave it asleep with a1 (this agent no longer holds or waits for the lease).
+   */
+  @Test
+  void theLeaseIsHandedOnOnlyWhenEverySubscriptionOfTheStreamIsDone() throws Exception {
+    List<Object> implicit = new CopyOnWriteArrayList<>();
+    List<Object> explicit = new CopyOnWriteArrayList<>();
+    java.util.concurrent.CompletableFuture<Void> slowB0 =
+        new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CountDownLatch inA1 = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch finishA1 = new java.util.concurrent.CountDownLatch(1);
+    StreamRuntime rt =
+        fixture.start(
+            builder()
+                .implicitSubscription(
+                    "mem",
+                    "ns",
+                    id ->
+                        (StreamObserver<Object>)
+                            (item, token) -> {
+                              implicit.add(item);
+                              if ("b0".equals(item)) {
+                                return slowB0;
+                              }
+                              if ("a1".equals(item)) {
+                                // Synchronous, on the agent's thread: held until the other agent
+                                // waits for the lease.
+                                inA1.countDown();
+                                try {
+                                  assertThat(finishA1.await(WAIT.toSeconds(), TimeUnit.SECONDS))
+                                      .isTrue();
+                                } catch (InterruptedException e) {
+                                  Thread.currentThread().interrupt();
+                                }
+                              }
+                              return DONE;
+                            }));
+    StreamLeases leases = RuntimeFixture.provider(rt, "mem").leases();
+    int home = memory.streamQueueMapper().queueForStream(S).index();
+    join(rt.provider("mem").stream(S).subscribe(recorder(explicit)));
+    // The other queue's agent B takes the lease with b0, which stays in flight.
+    produce(rt, keyOn(1 - home), "b0");
+    await().atMost(WAIT).until(() -> implicit.contains("b0") && explicit.contains("b0"));
+    // The home agent A reads a1 and waits for the lease.
+    produce(rt, keyOn(home), "a1");
+    await().atMost(WAIT).until(() -> leases.hasWaiters(S));
+    // B finishes b0 and hands the lease to A, whose implicit subscription takes a1 first.
+    slowB0.complete(null);
+    assertThat(inA1.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    // Meanwhile B reads b1 and waits for the lease in turn.
+    produce(rt, keyOn(1 - home), "b1");
+    await().atMost(WAIT).until(() -> leases.hasWaiters(S));
+    finishA1.countDown();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(explicit).as("the explicit subscription").contains("a1", "b1");
+              assertThat(implicit).as("the implicit subscription").contains("a1", "b1");
+            });
+    assertThat(explicit).hasSize(3);
+    assertThat(implicit).hasSize(3);
   }
 
   /**
