@@ -582,9 +582,8 @@ final class PullingAgent {
     List<StreamConsumer> all = new java.util.ArrayList<>();
     for (StreamState st : streams.values()) {
       if (!st.leased && !allParked(st)) {
-        // Not lease(), which delivers at once: a delivery may drop a stream from the table being
-        // iterated. Every consumer is delivered to below. A parked stream claims with its next
-        // batch.
+        // Claimed only: every consumer is delivered to after the walk, which then iterates a list
+        // rather than the table a delivery may change. A parked stream claims with its next batch.
         st.leased = leases.claim(st.id, this);
       }
       StreamState.Consumers cs = st.consumers();
@@ -1747,7 +1746,11 @@ final class PullingAgent {
       s.remove(c);
     }
     c.close();
-    if (s != null && leases.anyContended()) {
+    if (s != null && s.isEmpty()) {
+      // As for an unsubscribe (dropConsumer): a stream nobody consumes keeps no state or lease.
+      streams.remove(c.streamId);
+      leaveStream(s);
+    } else if (s != null && leases.anyContended()) {
       handOverIfIdle(s);
     }
     if (c.subscription != null) {
