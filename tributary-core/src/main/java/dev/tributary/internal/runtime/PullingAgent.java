@@ -1746,11 +1746,7 @@ final class PullingAgent {
       s.remove(c);
     }
     c.close();
-    if (s != null && s.isEmpty()) {
-      // As for an unsubscribe (dropConsumer): a stream nobody consumes keeps no state or lease.
-      streams.remove(c.streamId);
-      leaveStream(s);
-    } else if (s != null && leases.anyContended()) {
+    if (s != null && leases.anyContended()) {
       handOverIfIdle(s);
     }
     if (c.subscription != null) {

@@ -126,55 +126,6 @@ class SeveralConsumersTest {
   }
 
   /**
-   * A stream whose only subscription is faulted leaves the agent like one whose last subscription
-   * was unsubscribed: no state, no lease, no cache handle kept for nobody.
-   */
-  @Test
-  void streamWhoseLastSubscriptionIsFaulted_leavesTheAgentAndItsLease() {
-    MemoryQueueAdapterFactory memory =
-        MemoryQueueAdapterFactory.builder()
-            .queueCount(1)
-            .failureHandler(StreamFailureHandler.FAULT_SUBSCRIPTION)
-            .build();
-    StreamRuntime rt = start(builder(memory));
-    PullingAgent agent = onlyAgent(rt, "mem");
-    StreamLeases leases = RuntimeFixture.provider(rt, "mem").leases();
-    List<Throwable> errors = new CopyOnWriteArrayList<>();
-    join(
-        rt.provider("mem").stream(SHARED)
-            .subscribe(
-                new StreamObserver<Object>() {
-                  @Override
-                  public CompletionStage<Void> onNext(Object item, StreamSequenceToken token) {
-                    throw new IllegalStateException("fails");
-                  }
-
-                  @Override
-                  public void onError(Throwable error) {
-                    errors.add(error);
-                  }
-                }));
-    produce(rt, SHARED, "e1");
-    await()
-        .atMost(WAIT)
-        .until(
-            () ->
-                !errors.isEmpty()
-                    && errors.get(errors.size() - 1) instanceof FaultedSubscriptionException);
-    await()
-        .atMost(WAIT)
-        .untilAsserted(
-            () -> {
-              PullingAgent.Snapshot s = snapshot(agent);
-              assertThat(s.subscriptions()).isZero();
-              assertThat(s.streams()).as("the stream left the agent").isZero();
-              assertThat(s.cacheStreams()).isZero();
-              assertThat(leases.heldCount()).as("and its lease").isZero();
-            });
-    await().atMost(WAIT).until(() -> memory.acknowledgedCount(Q0) == 1);
-  }
-
-  /**
    * Implicit observers held as the factory made them: one that returns a null stage, one that
    * throws, and a factory that makes something that is not an observer. Every event reaches the
    * first in order; the others' are given up, reported and acknowledged; the agent carries on.
