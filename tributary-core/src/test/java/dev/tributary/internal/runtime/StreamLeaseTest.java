@@ -24,8 +24,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -257,10 +259,9 @@ class StreamLeaseTest {
   void theLeaseIsHandedOnOnlyWhenEverySubscriptionOfTheStreamIsDone() throws Exception {
     List<Object> implicit = new CopyOnWriteArrayList<>();
     List<Object> explicit = new CopyOnWriteArrayList<>();
-    java.util.concurrent.CompletableFuture<Void> slowB0 =
-        new java.util.concurrent.CompletableFuture<>();
-    java.util.concurrent.CountDownLatch inA1 = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch finishA1 = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Void> slowB0 = new CompletableFuture<>();
+    CountDownLatch inA1 = new CountDownLatch(1);
+    CountDownLatch finishA1 = new CountDownLatch(1);
     StreamRuntime rt =
         fixture.start(
             builder()
@@ -360,10 +361,9 @@ class StreamLeaseTest {
   @Test
   void anAttachThatClaimsAReleasedLease_wakesTheConsumersThatWaitedForIt() throws Exception {
     List<Object> got = new CopyOnWriteArrayList<>();
-    java.util.concurrent.CompletableFuture<Void> slow =
-        new java.util.concurrent.CompletableFuture<>();
-    java.util.concurrent.CountDownLatch blocked = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch unblock = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Void> slow = new CompletableFuture<>();
+    CountDownLatch blocked = new CountDownLatch(1);
+    CountDownLatch unblock = new CountDownLatch(1);
     StreamRuntime rt =
         fixture.start(
             builder()
@@ -411,7 +411,7 @@ class StreamLeaseTest {
       }
     }
     join(rt.provider("mem").stream(StreamId.of("blk", blockKey)).onNext("x"));
-    assertThat(blocked.await(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(blocked.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
     // Queued on the home agent: the attach first, then the release notice.
     // The in-memory subscription store stores synchronously, so the attach is queued on the home
     // agent when subscribe returns.
