@@ -1477,13 +1477,12 @@ final class PullingAgent {
     c.inFlight = true;
     inFlight++;
     int generation = c.generation;
-    Object target = observer;
-    c.stageOpened(target);
+    c.stageOpened(observer);
     onAgent(
         stage,
         (v, error) -> {
           inFlight--;
-          c.stageClosed(target);
+          c.stageClosed(observer);
           if (c.generation == generation && !c.closed) {
             c.inFlight = false;
             if (onOutcome(c, error == null ? null : unwrap(error), batch, size)) {
